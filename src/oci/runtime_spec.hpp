@@ -1,0 +1,139 @@
+#pragma once
+// The runtime-spec 1.2 (Linux) configuration as typed structs: what husk-runtime reads from
+// a bundle's config.json. Parsing validates everything before any side effect; spec fields
+// husk does not implement are rejected by name (parse_config), unknown properties are
+// ignored as the spec requires.
+#include <sys/types.h>
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/error.hpp"
+
+namespace husk::oci {
+
+struct User {
+    uid_t uid = 0;
+    gid_t gid = 0;
+    std::optional<mode_t> umask;
+    std::vector<gid_t> additional_gids;
+};
+
+struct Rlimit {
+    int resource = 0;  // RLIMIT_* value, mapped from "RLIMIT_NOFILE" etc.
+    std::string type;  // as written, for messages
+    uint64_t soft = 0;
+    uint64_t hard = 0;
+};
+
+// Capability sets as numbers (CAP_* values); names were checked at parse time.
+struct Capabilities {
+    std::vector<int> bounding, effective, inheritable, permitted, ambient;
+};
+
+struct ConsoleSize {
+    unsigned height = 0, width = 0;
+};
+
+struct Process {
+    bool terminal = false;
+    std::optional<ConsoleSize> console_size;
+    User user;
+    std::vector<std::string> args;
+    std::vector<std::string> env;
+    std::string cwd = "/";
+    std::optional<Capabilities> capabilities;
+    std::vector<Rlimit> rlimits;
+    bool no_new_privileges = false;
+    std::optional<int> oom_score_adj;
+    std::string apparmor_profile;
+    std::string selinux_label;
+};
+
+struct Root {
+    std::string path;  // as written in config.json
+    bool readonly = false;
+};
+
+struct Mount {
+    std::string destination;
+    std::string type;    // "" means bind when options say bind/rbind
+    std::string source;
+    std::vector<std::string> options;  // as written; decoded by the runtime's mount plan
+};
+
+enum class NamespaceType { pid, network, mount, ipc, uts, user, cgroup, time };
+
+struct Namespace {
+    NamespaceType type;
+    std::string path;  // empty: create a new one
+};
+
+struct IdMapping {
+    uint32_t container_id = 0, host_id = 0, size = 0;
+};
+
+struct Device {
+    std::string path;
+    char type = 'c';  // 'c', 'b', 'u' or 'p'
+    int64_t major = 0, minor = 0;
+    std::optional<mode_t> file_mode;
+    std::optional<uid_t> uid;
+    std::optional<gid_t> gid;
+};
+
+struct TimeOffset {
+    int64_t secs = 0;
+    uint32_t nanosecs = 0;
+};
+
+struct Personality {
+    std::string domain;  // "LINUX" or "LINUX32"
+    std::vector<std::string> flags;
+};
+
+struct Linux {
+    std::vector<Namespace> namespaces;
+    std::vector<IdMapping> uid_mappings, gid_mappings;
+    std::map<std::string, TimeOffset> time_offsets;  // "monotonic", "boottime"
+    std::vector<Device> devices;
+    std::string cgroups_path;
+    std::map<std::string, std::string> sysctl;
+    std::string rootfs_propagation;  // "", "private", "rprivate", "slave", ...
+    std::vector<std::string> masked_paths;
+    std::vector<std::string> readonly_paths;
+    std::string mount_label;
+    std::optional<Personality> personality;
+};
+
+struct Spec {
+    std::string oci_version;
+    Root root;
+    Process process;
+    std::string hostname;
+    std::string domainname;
+    std::vector<Mount> mounts;
+    Linux linux;
+    std::map<std::string, std::string> annotations;
+
+    bool has_namespace(NamespaceType type) const;
+    const Namespace* find_namespace(NamespaceType type) const;
+};
+
+// Parses and validates a config.json document. Errors name the field: "process.args: must
+// not be empty", "linux.namespaces[2].type: unknown namespace type \"foo\"",
+// "linux.seccomp: not supported by husk-runtime yet".
+[[nodiscard]] Result<Spec> parse_config(const std::string& json_text);
+// Reads <bundle>/config.json and parses it.
+[[nodiscard]] Result<Spec> load_config(const std::string& bundle_dir);
+// The default config.json that `husk-runtime spec` writes (as runc spec: sh in a busybox-
+// style rootfs, the usual namespaces, mounts, masked and readonly paths).
+std::string default_config_json(bool rootless);
+
+const char* namespace_type_name(NamespaceType type);
+int namespace_clone_flag(NamespaceType type);
+
+}  // namespace husk::oci
