@@ -1,1 +1,419 @@
-// (in progress)
+#include "runtime/container.hpp"
+
+#include <fcntl.h>
+#include <linux/nsfs.h>
+#include <poll.h>
+#include <pwd.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <climits>
+#include <cstring>
+#include <ctime>
+
+#include "common/files.hpp"
+#include "common/log.hpp"
+#include "common/scope_exit.hpp"
+#include "oci/runtime_spec.hpp"
+#include "runtime/capabilities.hpp"
+#include "runtime/init.hpp"
+#include "runtime/mount_plan.hpp"
+#include "runtime/sync.hpp"
+
+namespace husk::runtime {
+namespace {
+
+std::string rfc3339_now() {
+    struct timespec ts{};
+    ::clock_gettime(CLOCK_REALTIME, &ts);
+    struct tm tm{};
+    ::gmtime_r(&ts.tv_sec, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+    return fmt::format("{}.{:09}Z", buf, ts.tv_nsec);
+}
+
+std::string owner_name() {
+    uid_t uid = ::geteuid();
+    if (struct passwd* pw = ::getpwuid(uid)) return pw->pw_name;
+    return std::to_string(uid);
+}
+
+Result<std::string> real_path(const std::string& path, const std::string& what) {
+    char buf[PATH_MAX];
+    if (::realpath(path.c_str(), buf) == nullptr) return fail_errno("{} {}", what, path);
+    return std::string(buf);
+}
+
+// Opens the namespaces to join and checks each is of the type the config says.
+Result<std::vector<std::pair<oci::NamespaceType, UniqueFd>>> open_namespaces(const oci::Spec& spec) {
+    std::vector<std::pair<oci::NamespaceType, UniqueFd>> out;
+    for (size_t i = 0; i < spec.linux.namespaces.size(); ++i) {
+        const auto& ns = spec.linux.namespaces[i];
+        if (ns.path.empty()) continue;
+        UniqueFd fd(::open(ns.path.c_str(), O_RDONLY | O_CLOEXEC));
+        if (!fd) return fail_errno("linux.namespaces[{}].path {}", i, ns.path);
+        int type = ::ioctl(fd.get(), NS_GET_NSTYPE);
+        if (type < 0) return fail_errno("linux.namespaces[{}].path {}: not a namespace", i, ns.path);
+        if (type != oci::namespace_clone_flag(ns.type))
+            return fail_invalid("linux.namespaces[{}].path {}: not a {} namespace", i, ns.path,
+                                oci::namespace_type_name(ns.type));
+        out.emplace_back(ns.type, std::move(fd));
+    }
+    // The user namespace first: it decides what the others may be joined with.
+    std::stable_partition(out.begin(), out.end(),
+                          [](auto& p) { return p.first == oci::NamespaceType::user; });
+    return out;
+}
+
+std::string id_map_text(const std::vector<oci::IdMapping>& mappings) {
+    std::string text;
+    for (const auto& m : mappings) text += fmt::format("{} {} {}\n", m.container_id, m.host_id, m.size);
+    return text;
+}
+
+Status wait_for_exit(pid_t pid, uint64_t start_time, int timeout_ms) {
+    int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+    if (pidfd < 0) return errno == ESRCH ? Status{} : fail_errno("pidfd_open {}", pid);
+    UniqueFd guard(pidfd);
+    if (process_start_time(pid) != start_time) return {};
+    struct pollfd p{pidfd, POLLIN, 0};
+    int rc = ::poll(&p, 1, timeout_ms);
+    if (rc == 0) return fail(Error(ETIMEDOUT, fmt::format("waiting for pid {} to exit", pid)));
+    return {};
+}
+
+Status signal_process(pid_t pid, uint64_t start_time, int signal) {
+    int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+    if (pidfd < 0) return fail_errno("pidfd_open {}", pid);
+    UniqueFd guard(pidfd);
+    // The pidfd pins the process: if it is still the container's init now, it is the one
+    // the signal reaches.
+    if (process_start_time(pid) != start_time)
+        return fail(Error(ESRCH, "the container's process is gone"));
+    if (::syscall(SYS_pidfd_send_signal, pidfd, signal, nullptr, 0) != 0)
+        return fail_errno("signal {} to pid {}", signal, pid);
+    return {};
+}
+
+// Every process in the container's cgroup (for kill --all and a forced delete).
+std::vector<pid_t> cgroup_pids(const ContainerState& state) {
+    std::vector<pid_t> pids;
+    if (state.cgroup_dirs.empty()) return pids;
+    auto text = read_file(state.cgroup_dirs.front().path + "/cgroup.procs");
+    if (!text) return pids;
+    size_t pos = 0;
+    while (pos < text->size()) {
+        size_t end = text->find('\n', pos);
+        if (end == std::string::npos) end = text->size();
+        if (end > pos) pids.push_back(static_cast<pid_t>(std::stol(text->substr(pos, end - pos))));
+        pos = end + 1;
+    }
+    return pids;
+}
+
+std::atomic<pid_t> g_forward_to{0};
+
+void forward_signal(int signal) {
+    pid_t pid = g_forward_to.load();
+    if (pid > 0) ::kill(pid, signal);
+}
+
+}  // namespace
+
+Result<int> parse_signal(const std::string& name) {
+    if (name.empty()) return fail_invalid("empty signal");
+    if (std::isdigit(static_cast<unsigned char>(name[0]))) {
+        char* end = nullptr;
+        long n = std::strtol(name.c_str(), &end, 10);
+        if (*end != '\0' || n <= 0 || n >= NSIG) return fail_invalid("invalid signal {:?}", name);
+        return static_cast<int>(n);
+    }
+    std::string upper;
+    for (char c : name) upper += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    if (upper.starts_with("SIG")) upper = upper.substr(3);
+    for (int sig = 1; sig < NSIG; ++sig) {
+        const char* abbrev = ::sigabbrev_np(sig);
+        if (abbrev != nullptr && upper == abbrev) return sig;
+    }
+    if (upper.starts_with("RTMIN+") || upper.starts_with("RTMAX-")) {
+        int offset = std::atoi(upper.c_str() + 6);
+        int sig = upper[2] == 'M' && upper[3] == 'I' ? SIGRTMIN + offset : SIGRTMAX - offset;
+        if (sig >= SIGRTMIN && sig <= SIGRTMAX) return sig;
+    }
+    return fail_invalid("unknown signal {:?}", name);
+}
+
+Result<pid_t> Runtime::spawn(const CreateOptions& options, bool keep_child) {
+    HUSK_TRY(validate_container_id(options.id));
+    auto bundle = real_path(options.bundle, "bundle");
+    if (!bundle) return fail(bundle.error());
+    auto loaded = oci::load_config(*bundle);
+    if (!loaded) return fail(loaded.error());
+    oci::Spec spec = std::move(*loaded);
+
+    std::string root_path = spec.root.path.front() == '/' ? spec.root.path : *bundle + "/" + spec.root.path;
+    auto rootfs = real_path(root_path, "root.path");
+    if (!rootfs) return fail(rootfs.error());
+    struct stat st{};
+    if (::stat(rootfs->c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+        return fail(Error(ENOTDIR, fmt::format("root.path {}", *rootfs)));
+
+    const oci::Namespace* mount_ns = spec.find_namespace(oci::NamespaceType::mount);
+    if (mount_ns == nullptr)
+        return fail_invalid("linux.namespaces: a mount namespace is required (the rootfs is set up in it)");
+    if (!mount_ns->path.empty())
+        return fail_invalid("linux.namespaces: joining a mount namespace by path is not supported");
+
+    auto mounts = plan_mounts(spec, *bundle);
+    if (!mounts) return fail(mounts.error());
+    if (spec.process.capabilities) {
+        for (const auto& name : drop_unavailable(*spec.process.capabilities))
+            log::warn("process.capabilities: {} is not available to husk-runtime on this host "
+                      "(missing from its bounding set); the container will not have it",
+                      name);
+    }
+    auto joins = open_namespaces(spec);
+    if (!joins) return fail(joins.error());
+    auto cgroup_host = detect_cgroups();
+    if (!cgroup_host) return fail(cgroup_host.error().wrap("detect cgroups"));
+
+    // Side effects start here; each one is undone if a later step fails.
+    HUSK_TRY(store_.reserve(options.id));
+    auto remove_state = ScopeExit([&] { (void)store_.remove(options.id); });
+    auto lock = store_.lock(options.id);
+    if (!lock) return fail(lock.error());
+
+    UniqueFd fifo;
+    if (!keep_child) {
+        std::string fifo_path = store_.fifo_path(options.id);
+        if (::mkfifo(fifo_path.c_str(), 0600) != 0) return fail_errno("mkfifo {}", fifo_path);
+        // Opened read-write so the open does not block; the init reads from it until start.
+        fifo.reset(::open(fifo_path.c_str(), O_RDWR | O_CLOEXEC));
+        if (!fifo) return fail_errno("open {}", fifo_path);
+    }
+
+    Cgroup cgroup;
+    if (cgroup_host->layout != CgroupLayout::none) {
+        auto made = Cgroup::create(*cgroup_host, spec.linux.cgroups_path, options.id);
+        if (!made) return fail(made.error());
+        cgroup = std::move(*made);
+    } else {
+        log::debug("no cgroup filesystem mounted: the container runs without a cgroup");
+    }
+    auto destroy_cgroup = ScopeExit([&] { (void)cgroup.destroy(); });
+
+    int pair[2];
+    if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0)
+        return fail_errno("socketpair");
+    UniqueFd parent_end(pair[0]), child_end(pair[1]);
+
+    unsigned long flags = SIGCHLD;
+    bool new_user = false;
+    for (const auto& ns : spec.linux.namespaces) {
+        if (!ns.path.empty()) continue;
+        switch (ns.type) {
+            case oci::NamespaceType::cgroup:
+            case oci::NamespaceType::time: break;  // unshared by the init, see init.cpp
+            case oci::NamespaceType::user: new_user = true; [[fallthrough]];
+            default: flags |= static_cast<unsigned long>(oci::namespace_clone_flag(ns.type));
+        }
+    }
+
+    InitArgs init;
+    init.spec = &spec;
+    init.rootfs.spec = &spec;
+    init.rootfs.rootfs = *rootfs;
+    init.rootfs.mounts = std::move(*mounts);
+    init.rootfs.cgroup_dirs = cgroup.dirs();
+    init.rootfs.user_namespace = spec.has_namespace(oci::NamespaceType::user);
+    init.sync_fd = child_end.get();
+    init.fifo_fd = fifo.get();
+    init.close_fds.push_back(lock->get());
+    for (auto& [type, fd] : *joins) {
+        if (type == oci::NamespaceType::pid) {
+            // Joining a pid namespace applies to the caller's next child: the init.
+            if (::setns(fd.get(), CLONE_NEWPID) != 0) return fail_errno("join the pid namespace");
+            continue;
+        }
+        init.join.emplace_back(type, fd.get());
+    }
+    for (const auto& ns : spec.linux.namespaces) {
+        if (!ns.path.empty()) continue;
+        init.new_cgroup_ns |= ns.type == oci::NamespaceType::cgroup;
+        init.new_time_ns |= ns.type == oci::NamespaceType::time;
+    }
+
+    // Our own /proc/<pid>/exe is out of the container's reach too.
+    ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    ::fflush(nullptr);
+    long rc = ::syscall(SYS_clone, flags, nullptr, nullptr, nullptr, 0);
+    if (rc < 0) return fail_errno("clone the container init");
+    if (rc == 0) {
+        parent_end.reset();
+        run_init(init);
+    }
+    pid_t pid = static_cast<pid_t>(rc);
+    child_end.reset();
+    fifo.reset();
+    auto kill_child = ScopeExit([&] {
+        ::kill(pid, SIGKILL);
+        ::waitpid(pid, nullptr, 0);
+    });
+
+    if (new_user) {
+        std::string proc = "/proc/" + std::to_string(pid);
+        HUSK_TRY_CTX(write_file(proc + "/uid_map", id_map_text(spec.linux.uid_mappings)),
+                     "linux.uidMappings");
+        HUSK_TRY_CTX(write_file(proc + "/gid_map", id_map_text(spec.linux.gid_mappings)),
+                     "linux.gidMappings");
+    }
+    HUSK_TRY(cgroup.add_process(pid));
+    HUSK_TRY(sync_send(parent_end.get(), SyncType::go));
+    auto reply = sync_receive(parent_end.get());
+    if (!reply) return fail(reply.error().wrap("create container {}", options.id));
+    if (reply->type != SyncType::ready)
+        return fail(Error(reply->errnum, reply->text).wrap("create container {}", options.id));
+
+    ContainerState state;
+    state.id = options.id;
+    state.pid = pid;
+    state.init_start_time = process_start_time(pid);
+    state.bundle = *bundle;
+    state.rootfs = *rootfs;
+    state.created = rfc3339_now();
+    state.owner = owner_name();
+    state.annotations = spec.annotations;
+    state.cgroup_dirs = cgroup.dirs();
+    state.cgroup_created = cgroup.created();
+    HUSK_TRY(store_.save(state));
+    if (!options.pid_file.empty())
+        HUSK_TRY_CTX(write_file_atomic(options.pid_file, std::to_string(pid)), "--pid-file");
+
+    if (keep_child) {
+        HUSK_TRY(sync_send(parent_end.get(), SyncType::start));
+    }
+    kill_child.dismiss();
+    destroy_cgroup.dismiss();
+    remove_state.dismiss();
+    return pid;
+}
+
+Status Runtime::create(const CreateOptions& options) {
+    auto pid = spawn(options, false);
+    if (!pid) return fail(pid.error());
+    return {};
+}
+
+Status Runtime::start(const std::string& id) {
+    auto lock = store_.lock(id);
+    if (!lock) return fail(lock.error());
+    auto state = store_.load(id);
+    if (!state) return fail(state.error());
+    auto status = store_.status(*state);
+    if (status != ContainerStatus::created)
+        return fail_invalid("cannot start container {:?}: it is {}, not created", id, status_name(status));
+    std::string fifo_path = store_.fifo_path(id);
+    UniqueFd fifo(::open(fifo_path.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC));
+    if (!fifo) {
+        if (errno == ENXIO) return fail_invalid("cannot start container {:?}: its init is not running", id);
+        return fail_errno("open {}", fifo_path);
+    }
+    if (::write(fifo.get(), "0", 1) != 1) return fail_errno("start container {:?}", id);
+    ::unlink(fifo_path.c_str());
+    return {};
+}
+
+Result<int> Runtime::run(const CreateOptions& options, bool detach) {
+    // Forward the usual signals to the container while we wait for it, as runc does.
+    if (!detach) {
+        struct sigaction sa{};
+        sa.sa_handler = forward_signal;
+        sa.sa_flags = SA_RESTART;
+        for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH})
+            ::sigaction(sig, &sa, nullptr);
+    }
+    auto pid = spawn(options, true);
+    if (!pid) return fail(pid.error());
+    if (detach) return 0;
+    g_forward_to.store(*pid);
+
+    int wstatus = 0;
+    while (::waitpid(*pid, &wstatus, 0) < 0) {
+        if (errno != EINTR) return fail_errno("wait for container {:?}", options.id);
+    }
+    g_forward_to.store(0);
+    int code = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);
+    HUSK_TRY(remove(options.id, true));
+    return code;
+}
+
+Result<std::string> Runtime::state(const std::string& id) const {
+    auto state = store_.load(id);
+    if (!state) return fail(state.error());
+    return state_json(*state, store_.status(*state));
+}
+
+Status Runtime::kill(const std::string& id, int signal, bool all) {
+    auto state = store_.load(id);
+    if (!state) return fail(state.error());
+    auto status = store_.status(*state);
+    if (status == ContainerStatus::stopped)
+        return fail_invalid("container {:?} is not running", id);
+    if (all) {
+        for (pid_t pid : cgroup_pids(*state)) ::kill(pid, signal);
+        return {};
+    }
+    return signal_process(state->pid, state->init_start_time, signal);
+}
+
+Status Runtime::remove(const std::string& id, bool force) {
+    HUSK_TRY(validate_container_id(id));
+    auto lock = store_.lock(id);
+    if (!lock) return fail(lock.error());
+    auto state = store_.load(id);
+    if (!state) {
+        // A record without a state file is what a create killed half-way leaves: clear it.
+        if (state.error().errnum() == ENOENT && path_exists(store_.dir(id)))
+            return store_.remove(id);
+        return fail(state.error());
+    }
+    auto status = store_.status(*state);
+    if (status == ContainerStatus::running || status == ContainerStatus::paused) {
+        if (!force)
+            return fail_invalid("cannot delete container {:?}: it is {} (use --force)", id,
+                                status_name(status));
+    }
+    if (status != ContainerStatus::stopped) {
+        // Thaw first: a frozen process cannot act on SIGKILL.
+        for (auto& d : state->cgroup_dirs)
+            if (d.controllers == "freezer") (void)write_file(d.path + "/freezer.state", "THAWED");
+        for (pid_t pid : cgroup_pids(*state)) ::kill(pid, SIGKILL);
+        (void)signal_process(state->pid, state->init_start_time, SIGKILL);
+        HUSK_TRY(wait_for_exit(state->pid, state->init_start_time, 10000));
+    }
+    auto cgroup = Cgroup::from_dirs(state->cgroup_dirs, state->cgroup_created);
+    HUSK_TRY(cgroup.destroy());
+    return store_.remove(id);
+}
+
+Result<std::vector<std::pair<ContainerState, ContainerStatus>>> Runtime::list() const {
+    auto states = store_.list();
+    if (!states) return fail(states.error());
+    std::vector<std::pair<ContainerState, ContainerStatus>> out;
+    for (auto& s : *states) {
+        auto status = store_.status(s);
+        out.emplace_back(std::move(s), status);
+    }
+    return out;
+}
+
+}  // namespace husk::runtime

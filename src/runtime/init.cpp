@@ -1,1 +1,141 @@
-// (in progress)
+#include "runtime/init.hpp"
+
+#include <fcntl.h>
+#include <linux/close_range.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+
+#include "common/files.hpp"
+#include "runtime/process_setup.hpp"
+#include "runtime/sync.hpp"
+
+namespace husk::runtime {
+namespace {
+
+Status join_namespaces(const InitArgs& args) {
+    for (const auto& [type, fd] : args.join) {
+        if (::setns(fd, oci::namespace_clone_flag(type)) != 0)
+            return fail_errno("join the {} namespace", oci::namespace_type_name(type));
+        ::close(fd);
+    }
+    return {};
+}
+
+Status enter_new_cgroup_and_time(const InitArgs& args) {
+    // After the parent placed us in the container's cgroup: the namespace's root is there.
+    if (args.new_cgroup_ns && ::unshare(CLONE_NEWCGROUP) != 0)
+        return fail_errno("create the cgroup namespace");
+    if (args.new_time_ns) {
+        if (::unshare(CLONE_NEWTIME) != 0) return fail_errno("create the time namespace");
+        // The offsets must be in place before the first process enters (at exec).
+        std::string offsets;
+        for (const auto& [clock, offset] : args.spec->linux.time_offsets)
+            offsets += fmt::format("{} {} {}\n", clock, offset.secs, offset.nanosecs);
+        if (!offsets.empty())
+            HUSK_TRY_CTX(write_file("/proc/self/timens_offsets", offsets), "linux.timeOffsets");
+    }
+    return {};
+}
+
+Status apply_uts(const oci::Spec& spec) {
+    if (!spec.hostname.empty() && ::sethostname(spec.hostname.data(), spec.hostname.size()) != 0)
+        return fail_errno("hostname {:?}", spec.hostname);
+    if (!spec.domainname.empty() &&
+        ::setdomainname(spec.domainname.data(), spec.domainname.size()) != 0)
+        return fail_errno("domainname {:?}", spec.domainname);
+    return {};
+}
+
+Status apply_sysctl(const oci::Spec& spec) {
+    for (const auto& [key, value] : spec.linux.sysctl) {
+        std::string path = "/proc/sys/" + key;
+        std::replace(path.begin() + 10, path.end(), '.', '/');
+        HUSK_TRY_CTX(write_file(path, value), "linux.sysctl {}", key);
+    }
+    return {};
+}
+
+// Everything between the clone and "ready", in the order the kernel needs it.
+Status setup(const InitArgs& args) {
+    const oci::Spec& spec = *args.spec;
+    auto go = sync_receive(args.sync_fd);
+    if (!go) return fail(go.error());
+    if (go->type != SyncType::go) return fail_invalid("unexpected message from the runtime");
+
+    HUSK_TRY(join_namespaces(args));
+    HUSK_TRY(enter_new_cgroup_and_time(args));
+    HUSK_TRY(apply_uts(spec));
+    HUSK_TRY_CTX(prepare_rootfs(args.rootfs), "prepare rootfs {}", args.rootfs.rootfs);
+    HUSK_TRY(enter_rootfs(args.rootfs.rootfs));
+    HUSK_TRY(apply_sysctl(spec));
+    HUSK_TRY(finish_rootfs(spec));
+
+    const auto& process = spec.process;
+    HUSK_TRY(apply_rlimits(process));
+    HUSK_TRY(apply_oom_score_adj(process));
+    HUSK_TRY(apply_personality(spec.linux));
+    HUSK_TRY(apply_identity(process));
+    if (::chdir(process.cwd.c_str()) != 0) return fail_errno("process.cwd {}", process.cwd);
+    if (process.no_new_privileges && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+        return fail_errno("process.noNewPrivileges");
+    return {};
+}
+
+void wait_for_start(const InitArgs& args) {
+    if (args.fifo_fd >= 0) {
+        char byte;
+        ssize_t n;
+        do {
+            n = ::read(args.fifo_fd, &byte, 1);
+        } while (n < 0 && errno == EINTR);
+        if (n != 1) ::_exit(1);
+        return;
+    }
+    auto msg = sync_receive(args.sync_fd);
+    if (!msg || msg->type != SyncType::start) ::_exit(1);
+}
+
+[[noreturn]] void report_and_exit(int sync_fd, const Error& error) {
+    (void)sync_send(sync_fd, SyncType::error, &error);
+    ::_exit(1);
+}
+
+}  // namespace
+
+void run_init(const InitArgs& args) {
+    // Die with the runtime while it still waits for us; stay out of reach of the
+    // container's processes (no /proc/<pid>/exe, no ptrace) until the exec.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    for (int fd : args.close_fds) ::close(fd);
+
+    if (auto st = setup(args); !st) report_and_exit(args.sync_fd, st.error());
+    auto executable = find_executable(args.spec->process);
+    if (!executable) report_and_exit(args.sync_fd, executable.error());
+
+    std::vector<char*> argv, envp;
+    for (const auto& a : args.spec->process.args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    for (const auto& e : args.spec->process.env) envp.push_back(const_cast<char*>(e.c_str()));
+    envp.push_back(nullptr);
+    if (args.spec->process.user.umask) ::umask(*args.spec->process.user.umask);
+
+    ::prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
+    if (!sync_send(args.sync_fd, SyncType::ready)) ::_exit(1);
+    wait_for_start(args);
+
+    // No fd of the runtime's may survive into the container (CVE-2024-21626).
+    ::syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
+    ::execve(executable->c_str(), argv.data(), envp.data());
+    std::string msg = fmt::format("husk-runtime: exec {}: {}\n", *executable, std::strerror(errno));
+    (void)!::write(STDERR_FILENO, msg.data(), msg.size());
+    ::_exit(127);
+}
+
+}  // namespace husk::runtime

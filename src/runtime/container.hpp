@@ -1,0 +1,47 @@
+#pragma once
+// The lifecycle verbs over a state root: what `husk-runtime create/start/state/kill/delete/
+// run/list` do, as a library the CLI (and later the engine) calls in-process.
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+#include "common/error.hpp"
+#include "runtime/state.hpp"
+
+namespace husk::runtime {
+
+struct CreateOptions {
+    std::string id;
+    std::string bundle = ".";
+    std::string pid_file;
+};
+
+class Runtime {
+public:
+    explicit Runtime(std::string root) : store_(std::move(root)) {}
+
+    // Builds the container and leaves its init waiting for start.
+    [[nodiscard]] Status create(const CreateOptions& options);
+    [[nodiscard]] Status start(const std::string& id);
+    // create + start; with `detach` returns once started (0), else waits and returns the
+    // process's exit status (128+N for signal N) after deleting the container.
+    [[nodiscard]] Result<int> run(const CreateOptions& options, bool detach);
+    [[nodiscard]] Result<std::string> state(const std::string& id) const;
+    [[nodiscard]] Status kill(const std::string& id, int signal, bool all);
+    [[nodiscard]] Status remove(const std::string& id, bool force);
+    [[nodiscard]] Result<std::vector<std::pair<ContainerState, ContainerStatus>>> list() const;
+
+    const StateStore& store() const { return store_; }
+
+private:
+    struct Spawned;
+    [[nodiscard]] Result<pid_t> spawn(const CreateOptions& options, bool keep_child);
+
+    StateStore store_;
+};
+
+// "KILL", "SIGKILL", "9" -> 9.
+[[nodiscard]] Result<int> parse_signal(const std::string& name);
+
+}  // namespace husk::runtime

@@ -1,0 +1,29 @@
+#pragma once
+// The parent <-> container-init channel (a SOCK_SEQPACKET pair): one message per step, so
+// that an error in the init's setup reaches the caller with its errno and context instead
+// of an exit status.
+#include <cstdint>
+#include <string>
+
+#include "common/error.hpp"
+
+namespace husk::runtime {
+
+enum class SyncType : uint32_t {
+    go = 1,     // parent -> init: id maps written, cgroup joined; set up the container
+    ready = 2,  // init -> parent: set up, waiting for start
+    error = 3,  // init -> parent: setup failed (errno + message)
+    start = 4,  // parent -> init (run only): exec the process now
+};
+
+struct SyncMessage {
+    SyncType type = SyncType::error;
+    int errnum = 0;
+    std::string text;
+};
+
+[[nodiscard]] Status sync_send(int fd, SyncType type, const Error* error = nullptr);
+// Blocks for the next message; a closed peer is an error naming what was expected.
+[[nodiscard]] Result<SyncMessage> sync_receive(int fd);
+
+}  // namespace husk::runtime
