@@ -108,7 +108,7 @@ Status remove_tree_at(int parent, const char* name, dev_t dev, const std::string
         if (st.st_dev != dev) return fail(Error(EXDEV, fmt::format("remove {}: a mount point", shown)));
         UniqueFd dfd(::openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
         if (!dfd) return fail_errno("open {}", shown);
-        DIR* dir = ::fdopendir(::dup(dfd.get()));
+        DIR* dir = ::fdopendir(::fcntl(dfd.get(), F_DUPFD_CLOEXEC, 0));
         if (dir == nullptr) return fail_errno("opendir {}", shown);
         Status result;
         while (struct dirent* entry = ::readdir(dir)) {

@@ -6,6 +6,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <climits>
+#include <deque>
 #include <vector>
 
 namespace husk {
@@ -46,20 +48,54 @@ Result<UniqueFd> open_in_root(int root_fd, const std::string& path, int flags, m
 }
 
 Result<UniqueFd> make_dirs_in_root(int root_fd, const std::string& path, mode_t mode) {
-    auto parts = split_components(clean_path(path));
-    auto current = open_in_root(root_fd, ".", O_PATH | O_DIRECTORY);
-    if (!current) return current;
-    std::string walked;
-    for (const auto& part : parts) {
-        walked += "/" + part;
-        if (::mkdirat(current->get(), part.c_str(), mode) != 0 && errno != EEXIST)
-            return fail_errno("mkdir {} inside the root", walked);
-        // Re-resolve from the root so that a symlink just found stays inside it.
-        auto next = open_in_root(root_fd, walked, O_PATH | O_DIRECTORY);
-        if (!next) return next;
-        current = std::move(next);
+    // Walk component by component, following symlinks by hand so that a link to a missing
+    // target gets its directories created where the link points *inside* the root (what a
+    // container would see), never outside it.
+    std::deque<std::string> todo;
+    for (auto& part : split_components(path)) todo.push_back(part);
+    std::vector<std::string> walked;
+    auto joined = [&] {
+        std::string out;
+        for (auto& w : walked) out += "/" + w;
+        return out.empty() ? std::string("/") : out;
+    };
+    int links = 0;
+    while (!todo.empty()) {
+        std::string part = std::move(todo.front());
+        todo.pop_front();
+        if (part == ".") continue;
+        if (part == "..") {
+            if (!walked.empty()) walked.pop_back();
+            continue;
+        }
+        auto dir = open_in_root(root_fd, joined(), O_PATH | O_DIRECTORY);
+        if (!dir) return dir;
+        struct stat st{};
+        if (::fstatat(dir->get(), part.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+            if (errno != ENOENT) return fail_errno("stat {} inside the root", joined() + "/" + part);
+            if (::mkdirat(dir->get(), part.c_str(), mode) != 0 && errno != EEXIST)
+                return fail_errno("mkdir {} inside the root", clean_path(joined() + "/" + part));
+            walked.push_back(part);
+            continue;
+        }
+        if (S_ISLNK(st.st_mode)) {
+            if (++links > 40)
+                return fail(Error(ELOOP, fmt::format("resolve {} inside the root", path)));
+            char target[PATH_MAX];
+            ssize_t n = ::readlinkat(dir->get(), part.c_str(), target, sizeof target - 1);
+            if (n < 0) return fail_errno("readlink {} inside the root", joined() + "/" + part);
+            target[n] = '\0';
+            if (target[0] == '/') walked.clear();
+            auto parts = split_components(target);
+            todo.insert(todo.begin(), parts.begin(), parts.end());
+            continue;
+        }
+        if (!S_ISDIR(st.st_mode))
+            return fail(Error(ENOTDIR, fmt::format("mkdir {} inside the root",
+                                                   clean_path(joined() + "/" + part))));
+        walked.push_back(part);
     }
-    return current;
+    return open_in_root(root_fd, joined(), O_PATH | O_DIRECTORY);
 }
 
 Result<UniqueFd> make_file_in_root(int root_fd, const std::string& path, mode_t mode) {

@@ -41,7 +41,8 @@ Status do_mount(const std::string& source, const std::string& target, const char
                 unsigned long flags, const std::string& data, const std::string& shown) {
     if (::mount(source.empty() ? nullptr : source.c_str(), target.c_str(), fstype, flags,
                 data.empty() ? nullptr : data.c_str()) != 0)
-        return fail_errno("mount {} on {}", source.empty() ? "(none)" : source, shown);
+        return fail_errno("mount {}{} on {}", source.empty() ? "(none)" : source,
+                          fstype && *fstype ? fmt::format(" ({})", fstype) : "", shown);
     return {};
 }
 
@@ -130,11 +131,8 @@ Status mount_cgroup_tree(int root_fd, const MountStep& step, const std::string& 
     return {};
 }
 
-Status mount_one(int root_fd, const MountStep& step, const RootfsPlan& plan) {
-    auto target_fd = make_target(root_fd, step);
-    if (!target_fd) return fail(target_fd.error());
-    std::string target = fd_path(target_fd->get());
-
+Status mount_at(int root_fd, const MountStep& step, const std::string& target,
+                const RootfsPlan& plan) {
     if (step.is_cgroup) {
         HUSK_TRY(mount_cgroup_tree(root_fd, step, target, plan.cgroup_dirs));
     } else if (step.bind) {
@@ -165,6 +163,14 @@ Status mount_one(int root_fd, const MountStep& step, const RootfsPlan& plan) {
     if (step.propagation != 0)
         HUSK_TRY(do_mount("", mounted_path, nullptr, step.propagation, "", step.destination));
     return apply_attributes(mounted_path, step);
+}
+
+Status mount_one(int root_fd, const MountStep& step, const RootfsPlan& plan) {
+    auto target_fd = make_target(root_fd, step);
+    if (!target_fd) return fail(target_fd.error().wrap("mounts[{}].destination", step.index));
+    HUSK_TRY_CTX(mount_at(root_fd, step, fd_path(target_fd->get()), plan), "mounts[{}] {}",
+                 step.index, step.destination);
+    return {};
 }
 
 Status make_device(int root_fd, const oci::Device& dev, bool bind_instead) {
@@ -260,8 +266,7 @@ Status prepare_rootfs(const RootfsPlan& plan) {
     if (!root_fd) return fail_errno("open rootfs {}", plan.rootfs);
 
     for (const auto& step : plan.mounts)
-        HUSK_TRY_CTX(mount_one(root_fd.get(), step, plan), "mounts[{}] {}", step.index,
-                     step.destination);
+        HUSK_TRY(mount_one(root_fd.get(), step, plan));
     HUSK_TRY_CTX(make_devices(root_fd.get(), plan), "create devices");
 
     // The process's cwd is created if missing, as runc does.
