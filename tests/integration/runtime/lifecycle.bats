@@ -250,6 +250,23 @@ wait_for_go_cmd() {
 	done
 }
 
+@test "a container whose process is killed from the host becomes stopped and deletes cleanly" {
+	set_args sleep 1000
+	rtd create --bundle "$BUNDLE" "$ID"
+	assert_success
+	run rt start "$ID"
+	assert_success
+	wait_for_status running
+	local pid
+	pid=$(state_field pid)
+	kill -KILL "$pid" # our own container's process
+	wait_pid_gone "$pid"
+	wait_for_status stopped
+	run rt delete "$ID"
+	assert_success
+	assert_nothing_left
+}
+
 @test "kill of a created container, then start fails" {
 	set_args sleep 1000
 	rtd create --bundle "$BUNDLE" "$ID"
