@@ -124,7 +124,7 @@ Result<CgroupHost> detect_cgroups(const std::string& proc_root) {
 std::string resolve_cgroup_path(const std::string& cgroups_path, const std::string& own_path,
                                 const std::string& container_id) {
     std::string path = cgroups_path.empty() ? container_id : cgroups_path;
-    if (path.front() == '/') return clean_path(path);
+    if (!path.empty() && path.front() == '/') return clean_path(path);
     return clean_path(own_path + "/" + path);
 }
 

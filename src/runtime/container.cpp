@@ -144,9 +144,21 @@ Result<int> parse_signal(const std::string& name) {
         const char* abbrev = ::sigabbrev_np(sig);
         if (abbrev != nullptr && upper == abbrev) return sig;
     }
-    if (upper.starts_with("RTMIN+") || upper.starts_with("RTMAX-")) {
-        int offset = std::atoi(upper.c_str() + 6);
-        int sig = upper[2] == 'M' && upper[3] == 'I' ? SIGRTMIN + offset : SIGRTMAX - offset;
+    // Real-time signals: RTMIN, RTMAX, RTMIN+N, RTMAX-N (glibc has no abbreviations for them).
+    if (upper.starts_with("RTMIN") || upper.starts_with("RTMAX")) {
+        bool from_min = upper[3] == 'I';
+        int sig = from_min ? SIGRTMIN : SIGRTMAX;
+        std::string rest = upper.substr(5);
+        if (!rest.empty()) {
+            char expected = from_min ? '+' : '-';
+            char* end = nullptr;
+            long offset = rest.size() > 1 && rest[0] == expected && std::isdigit(static_cast<unsigned char>(rest[1]))
+                              ? std::strtol(rest.c_str() + 1, &end, 10)
+                              : -1;
+            if (offset < 0 || end == nullptr || *end != '\0')
+                return fail_invalid("unknown signal {:?}", name);
+            sig = from_min ? sig + static_cast<int>(offset) : sig - static_cast<int>(offset);
+        }
         if (sig >= SIGRTMIN && sig <= SIGRTMAX) return sig;
     }
     return fail_invalid("unknown signal {:?}", name);

@@ -157,7 +157,7 @@ TEST(DecodeMountOptions, RroWithRbind) {
 // MOUNT_ATTR_RDONLY in attr_set and in attr_clr), and mount_setattr applies attr_set after
 // attr_clr, so the mount ends up read-only although the config's last word was "rrw". For
 // the plain flags ("ro", "rw") the last one wins, as in runc.
-TEST(DecodeMountOptions, DISABLED_LastRecursiveAttrWins) {
+TEST(DecodeMountOptions, LastRecursiveAttrWins) {
     MountStep s = decode({"rro", "rrw"});
     EXPECT_EQ(s.attr_set & MOUNT_ATTR_RDONLY, 0u);
     EXPECT_EQ(s.attr_clr & MOUNT_ATTR_RDONLY, static_cast<unsigned long long>(MOUNT_ATTR_RDONLY));
