@@ -329,3 +329,28 @@ mount_count() { jq '.mounts | length' "$BUNDLE/config.json"; }
 	expect_create_failure hostname
 	assert_equal "$(hostname)" "$host_before" "host hostname"
 }
+
+# Failures that can only show up late, once the container is half made (cgroup, namespaces,
+# mounts): everything made so far must be undone.
+
+@test "late failure: sysctl that does not exist" {
+	update_config '.linux.sysctl = {"net.ipv4.husk_no_such_sysctl": "1"}'
+	expect_create_failure "net.ipv4.husk_no_such_sysctl"
+}
+
+@test "late failure: RLIMIT_NOFILE above fs.nr_open" {
+	local over
+	over=$(($(cat /proc/sys/fs/nr_open) + 1))
+	update_config '.process.rlimits = [{type: "RLIMIT_NOFILE", soft: $v, hard: $v}]' --argjson v "$over"
+	expect_create_failure "RLIMIT_NOFILE"
+}
+
+@test "late failure: --pid-file in a directory that does not exist" {
+	set_args sleep 1000
+	rtd create --bundle "$BUNDLE" --pid-file "$TEST_TMP/no-such-dir/pid" "$ID"
+	[[ -z "${HUSK_BATS_VERBOSE:-}" ]] || echo "# status $status: $stderr" >&3
+	assert_failure
+	[[ -n "$stderr" ]] || fail "no error message on stderr"
+	assert_names_field "$stderr" "$TEST_TMP/no-such-dir/pid"
+	assert_nothing_left
+}
