@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <linux/sched.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -267,7 +268,18 @@ Result<pid_t> Runtime::spawn(const CreateOptions& options, bool keep_child) {
     // Our own /proc/<pid>/exe is out of the container's reach too.
     ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     ::fflush(nullptr);
-    long rc = ::syscall(SYS_clone, flags, nullptr, nullptr, nullptr, 0);
+    // clone3 places the init in its v2 cgroup at birth (CLONE_INTO_CGROUP); v1 hierarchies
+    // (and kernels without clone3) take a write to cgroup.procs below.
+    UniqueFd unified = cgroup.open_unified();
+    struct clone_args clone_args{};
+    clone_args.flags = (flags & ~static_cast<unsigned long>(CSIGNAL)) |
+                       (unified ? CLONE_INTO_CGROUP : 0);
+    clone_args.exit_signal = SIGCHLD;
+    clone_args.cgroup = static_cast<__u64>(unified ? unified.get() : 0);
+    long rc = ::syscall(SYS_clone3, &clone_args, sizeof clone_args);
+    bool born_in_cgroup = rc >= 0 && unified;
+    if (rc < 0 && (errno == ENOSYS || errno == EINVAL || errno == EBUSY || errno == EOPNOTSUPP))
+        rc = ::syscall(SYS_clone, flags, nullptr, nullptr, nullptr, 0);
     if (rc < 0) return fail_errno("clone the container init");
     if (rc == 0) {
         parent_end.reset();
@@ -276,6 +288,7 @@ Result<pid_t> Runtime::spawn(const CreateOptions& options, bool keep_child) {
     pid_t pid = static_cast<pid_t>(rc);
     child_end.reset();
     fifo.reset();
+    unified.reset();
     auto kill_child = ScopeExit([&] {
         ::kill(pid, SIGKILL);
         ::waitpid(pid, nullptr, 0);
@@ -288,8 +301,17 @@ Result<pid_t> Runtime::spawn(const CreateOptions& options, bool keep_child) {
         HUSK_TRY_CTX(write_file(proc + "/gid_map", id_map_text(spec.linux.gid_mappings)),
                      "linux.gidMappings");
     }
-    HUSK_TRY(cgroup.add_process(pid));
     HUSK_TRY(sync_send(parent_end.get(), SyncType::go));
+    if (auto joined = cgroup.add_process(pid, born_in_cgroup); !joined) {
+        // The init may have failed first (and so left the cgroup): its error is the one to show.
+        ::kill(pid, SIGKILL);
+        auto early = sync_receive(parent_end.get());
+        if (early && early->type == SyncType::error)
+            return fail(Error(early->errnum, early->text).wrap("create container {}", options.id));
+        return fail(joined.error());
+    }
+    // If this fails, the init is gone; its own error is already queued for the receive below.
+    (void)sync_send(parent_end.get(), SyncType::cgroup_joined);
     auto reply = sync_receive(parent_end.get());
     if (!reply) return fail(reply.error().wrap("create container {}", options.id));
     if (reply->type != SyncType::ready)
@@ -308,7 +330,9 @@ Result<pid_t> Runtime::spawn(const CreateOptions& options, bool keep_child) {
     state.cgroup_created = cgroup.created();
     HUSK_TRY(store_.save(state));
     if (!options.pid_file.empty())
-        HUSK_TRY_CTX(write_file_atomic(options.pid_file, std::to_string(pid)), "--pid-file");
+        HUSK_TRY_CTX(write_file_atomic(options.pid_file, std::to_string(pid), 0644,
+                                       Durability::survive_crash),
+                     "--pid-file");
 
     if (keep_child) {
         HUSK_TRY(sync_send(parent_end.get(), SyncType::start));
