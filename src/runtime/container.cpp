@@ -193,6 +193,10 @@ Result<pid_t> Runtime::spawn(const CreateOptions& options, bool keep_child) {
             log::warn("process.capabilities: {} is not available to husk-runtime on this host "
                       "(missing from its bounding set); the container will not have it",
                       name);
+        for (const auto& name : drop_unraisable_ambient(*spec.process.capabilities))
+            log::warn("process.capabilities.ambient: {} is not both permitted and inheritable, "
+                      "so the kernel cannot raise it; the container will not have it",
+                      name);
     }
     auto joins = open_namespaces(spec);
     if (!joins) return fail(joins.error());
