@@ -24,6 +24,7 @@
 #include "common/scope_exit.hpp"
 #include "oci/runtime_spec.hpp"
 #include "runtime/capabilities.hpp"
+#include "runtime/cgroup_limits.hpp"
 #include "runtime/init.hpp"
 #include "runtime/mount_plan.hpp"
 #include "runtime/sync.hpp"
@@ -185,6 +186,8 @@ Result<pid_t> Runtime::spawn(const CreateOptions& options, bool keep_child) {
     if (!joins) return fail(joins.error());
     auto cgroup_host = detect_cgroups();
     if (!cgroup_host) return fail(cgroup_host.error().wrap("detect cgroups"));
+    auto limits = plan_resources(cgroup_caps(*cgroup_host), spec.linux.resources);
+    if (!limits) return fail(limits.error());
 
     // Side effects start here; each one is undone if a later step fails.
     HUSK_TRY(store_.reserve(options.id));
@@ -210,6 +213,7 @@ Result<pid_t> Runtime::spawn(const CreateOptions& options, bool keep_child) {
         log::debug("no cgroup filesystem mounted: the container runs without a cgroup");
     }
     auto destroy_cgroup = ScopeExit([&] { (void)cgroup.destroy(); });
+    HUSK_TRY(apply_cgroup_writes(cgroup.dirs(), cgroup.created(), *limits));
 
     int pair[2];
     if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0)
