@@ -24,6 +24,7 @@
 #include "common/scope_exit.hpp"
 #include "oci/runtime_spec.hpp"
 #include "runtime/capabilities.hpp"
+#include "runtime/cgroup_control.hpp"
 #include "runtime/cgroup_limits.hpp"
 #include "runtime/init.hpp"
 #include "runtime/mount_plan.hpp"
@@ -398,8 +399,7 @@ Status Runtime::remove(const std::string& id, bool force) {
     }
     if (status != ContainerStatus::stopped) {
         // Thaw first: a frozen process cannot act on SIGKILL.
-        for (auto& d : state->cgroup_dirs)
-            if (d.controllers == "freezer") (void)write_file(d.path + "/freezer.state", "THAWED");
+        (void)freeze_cgroup(state->cgroup_dirs, false);
         for (pid_t pid : cgroup_pids(*state)) ::kill(pid, SIGKILL);
         (void)signal_process(state->pid, state->init_start_time, SIGKILL);
         HUSK_TRY(wait_for_exit(state->pid, state->init_start_time, 10000));
