@@ -1,6 +1,7 @@
 #include "runtime/cgroup_limits.hpp"
 
 #include <algorithm>
+#include <iterator>
 #include <sstream>
 
 #include "common/files.hpp"
@@ -416,6 +417,14 @@ Result<std::vector<CgroupWrite>> plan_resources(const CgroupCaps& caps,
     HUSK_TRY(plan_devices(p, resources.devices));
     HUSK_TRY(plan_unified(p, resources.unified));
     return p.writes;
+}
+
+std::vector<CgroupWrite> take_device_writes(std::vector<CgroupWrite>& writes) {
+    std::vector<CgroupWrite> devices;
+    auto is_device = [](const CgroupWrite& w) { return w.controller == "devices"; };
+    std::copy_if(writes.begin(), writes.end(), std::back_inserter(devices), is_device);
+    writes.erase(std::remove_if(writes.begin(), writes.end(), is_device), writes.end());
+    return devices;
 }
 
 Status apply_cgroup_writes(const std::vector<CgroupDir>& dirs,

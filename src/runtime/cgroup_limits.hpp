@@ -51,6 +51,11 @@ struct CgroupWrite {
                                          const std::vector<std::string>& created,
                                          const std::vector<CgroupWrite>& writes);
 
+// Removes the device rules from `writes` and returns them: they go in after the init made
+// the config's device nodes (mknod needs the "m" access a "deny all" takes away), as runc
+// orders it; every other limit holds from the start.
+std::vector<CgroupWrite> take_device_writes(std::vector<CgroupWrite>& writes);
+
 // The documented v1 -> v2 conversions (as runc, crun and the kernel's cgroup-v2 docs do).
 // cpu.shares [2, 262144] -> cpu.weight [1, 10000]; 0 stays 0 (unset).
 uint64_t cpu_shares_to_weight(uint64_t shares);

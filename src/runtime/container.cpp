@@ -189,6 +189,7 @@ Result<pid_t> Runtime::spawn(const CreateOptions& options, bool keep_child) {
     if (!cgroup_host) return fail(cgroup_host.error().wrap("detect cgroups"));
     auto limits = plan_resources(cgroup_caps(*cgroup_host), spec.linux.resources);
     if (!limits) return fail(limits.error());
+    auto device_limits = take_device_writes(*limits);
 
     // Side effects start here; each one is undone if a later step fails.
     HUSK_TRY(store_.reserve(options.id));
@@ -287,6 +288,7 @@ Result<pid_t> Runtime::spawn(const CreateOptions& options, bool keep_child) {
     if (!reply) return fail(reply.error().wrap("create container {}", options.id));
     if (reply->type != SyncType::ready)
         return fail(Error(reply->errnum, reply->text).wrap("create container {}", options.id));
+    HUSK_TRY(apply_cgroup_writes(cgroup.dirs(), cgroup.created(), device_limits));
 
     ContainerState state;
     state.id = options.id;
