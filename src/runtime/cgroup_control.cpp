@@ -199,6 +199,17 @@ std::vector<pid_t> cgroup_procs(const std::vector<CgroupDir>& dirs) {
     return pids;
 }
 
+Error oom_context(const std::vector<CgroupDir>& dirs, const Error& error) {
+    json memory = memory_stats(dirs);
+    if (memory.value("oomKills", uint64_t{0}) == 0) return error;
+    std::string limit = "?";
+    if (memory.contains("usage") && memory["usage"].contains("limit"))
+        limit = std::to_string(memory["usage"]["limit"].get<uint64_t>());
+    return error.wrap("the OOM killer killed a process in the container's cgroup (memory limit "
+                      "{} bytes): raise linux.resources.memory.limit",
+                      limit);
+}
+
 json cgroup_stats(const std::vector<CgroupDir>& dirs) {
     return {{"cpu", cpu_stats(dirs)},
             {"memory", memory_stats(dirs)},

@@ -23,4 +23,8 @@ std::vector<pid_t> cgroup_procs(const std::vector<CgroupDir>& dirs);
 // Usage as runc's `events --stats` "data" object: cpu, memory, pids (and the OOM kill count).
 nlohmann::json cgroup_stats(const std::vector<CgroupDir>& dirs);
 
+// `error` with the reason in front when the cgroup's OOM killer has struck (an init that
+// died during setup under a memory limit too small for it), `error` unchanged otherwise.
+Error oom_context(const std::vector<CgroupDir>& dirs, const Error& error);
+
 }  // namespace husk::runtime

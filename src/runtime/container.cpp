@@ -285,7 +285,8 @@ Result<pid_t> Runtime::spawn(const CreateOptions& options, bool keep_child) {
     HUSK_TRY(cgroup.add_process(pid));
     HUSK_TRY(sync_send(parent_end.get(), SyncType::go));
     auto reply = sync_receive(parent_end.get());
-    if (!reply) return fail(reply.error().wrap("create container {}", options.id));
+    if (!reply)
+        return fail(oom_context(cgroup.dirs(), reply.error()).wrap("create container {}", options.id));
     if (reply->type != SyncType::ready)
         return fail(Error(reply->errnum, reply->text).wrap("create container {}", options.id));
     HUSK_TRY(apply_cgroup_writes(cgroup.dirs(), cgroup.created(), device_limits));

@@ -77,3 +77,20 @@ expect_refused() {
 	set_resources '{"cpu": {"cpus": "63"}}'
 	expect_refused linux.resources.cpu.cpus "cpuset.cpus"
 }
+
+@test "bad: hugepage limits where the v2 root does not delegate hugetlb: precise error, undone" {
+	[[ "$(cat /sys/fs/cgroup/unified/cgroup.controllers 2>/dev/null)" == hugetlb ]] ||
+		skip "not the hybrid layout of the Firecracker host"
+	grep -qw hugetlb /sys/fs/cgroup/unified/cgroup.subtree_control &&
+		skip "the v2 root delegates hugetlb here"
+	set_resources '{"hugepageLimits": [{"pageSize": "2MB", "limit": 4194304}]}'
+	expect_refused "linux.resources.hugepageLimits[0]" "does not reconfigure cgroups it did not create"
+	assert_contains "$stderr" "echo +hugetlb > /sys/fs/cgroup/unified/cgroup.subtree_control"
+}
+
+@test "bad: a memory limit too small for the init names the OOM killer, and is undone" {
+	husk_only
+	set_resources '{"memory": {"limit": 8192}}'
+	set_args true
+	expect_refused "linux.resources.memory.limit" "the OOM killer killed a process"
+}
