@@ -205,9 +205,10 @@ Error oom_context(const std::vector<CgroupDir>& dirs, const Error& error) {
     std::string limit = "?";
     if (memory.contains("usage") && memory["usage"].contains("limit"))
         limit = std::to_string(memory["usage"]["limit"].get<uint64_t>());
-    return error.wrap("the OOM killer killed a process in the container's cgroup (memory limit "
-                      "{} bytes): raise linux.resources.memory.limit",
-                      limit);
+    return error.wrap(
+        "the OOM killer killed a process in the container's cgroup (memory limit "
+        "{} bytes): raise linux.resources.memory.limit",
+        limit);
 }
 
 json cgroup_stats(const std::vector<CgroupDir>& dirs) {

@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "common/files.hpp"
+#include "runtime/cgroup_devices_bpf.hpp"
 
 namespace husk::runtime {
 namespace {
@@ -220,15 +221,10 @@ Status plan_block_io(Planner& p, const oci::BlockIoResources& io) {
 Status plan_devices(Planner& p, const std::vector<oci::DeviceRule>& rules) {
     if (rules.empty()) return {};
     std::string field = p.field("devices");
-    if (!p.caps_.v1.contains("devices")) {
-        if (p.caps_.layout == CgroupLayout::unified)
-            return fail_invalid(
-                "{}: device rules on cgroup v2 need an eBPF device program, "
-                "which husk-runtime does not implement yet; remove "
-                "linux.resources.devices",
-                field);
-        return fail_invalid("{}: {}", field, p.missing("devices"));
-    }
+    // v1: the devices hierarchy's files; v2 (no devices.* files there): the same rules
+    // compiled into an eBPF program (cgroup_devices_bpf.cpp) when the writes are applied.
+    bool v2 = !p.caps_.v1.contains("devices");
+    if (v2 && p.caps_.v2_mount.empty()) return fail_invalid("{}: {}", field, p.missing("devices"));
     auto rule_text = [](char type, int64_t major, int64_t minor, const std::string& access) {
         if (type == 'a') return fmt::format("a *:* {}", access);
         return fmt::format("{} {}:{} {}", type, device_number(major), device_number(minor), access);
@@ -237,7 +233,7 @@ Status plan_devices(Planner& p, const std::vector<oci::DeviceRule>& rules) {
         const auto& r = rules[i];
         p.writes.push_back({fmt::format("{}[{}]", field, i),
                             "devices",
-                            false,
+                            v2,
                             {{r.allow ? "devices.allow" : "devices.deny",
                               rule_text(r.type, r.major, r.minor, r.access)}}});
     }
@@ -251,7 +247,7 @@ Status plan_devices(Planner& p, const std::vector<oci::DeviceRule>& rules) {
     for (const auto& d : kDefaults)
         p.writes.push_back({field + " (default devices)",
                             "devices",
-                            false,
+                            v2,
                             {{"devices.allow", rule_text(d.type, d.major, d.minor, "rwm")}}});
     return {};
 }
@@ -440,9 +436,19 @@ Status apply_cgroup_writes(const std::vector<CgroupDir>& dirs,
         return nullptr;
     };
 
+    auto is_v2_device = [](const CgroupWrite& w) { return w.v2 && w.controller == "devices"; };
     std::set<std::string> v2_needed;
-    for (const auto& w : writes)
-        if (w.v2) v2_needed.insert(w.controller);
+    std::vector<DeviceAccessRule> v2_device_rules;
+    for (const auto& w : writes) {
+        if (is_v2_device(w)) {
+            const auto& [file, text] = w.alternatives.front();
+            auto rule = parse_device_rule_text(file == "devices.allow", text);
+            if (!rule) return fail(rule.error().wrap("{}", w.field));
+            v2_device_rules.push_back(*rule);
+        } else if (w.v2) {
+            v2_needed.insert(w.controller);
+        }
+    }
     if (!v2_needed.empty()) {
         const CgroupDir* v2 = nullptr;
         for (const auto& d : dirs)
@@ -471,8 +477,18 @@ Status apply_cgroup_writes(const std::vector<CgroupDir>& dirs,
         }
         return {};
     };
+    if (!v2_device_rules.empty()) {
+        const CgroupDir* v2 = nullptr;
+        for (const auto& d : dirs)
+            if (d.controllers.empty()) v2 = &d;
+        if (v2 == nullptr) return fail_invalid("the container has no cgroup v2 directory");
+        auto field = std::find_if(writes.begin(), writes.end(), is_v2_device)->field;
+        HUSK_TRY_CTX(attach_device_program(v2->path, v2_device_rules), "{}",
+                     field.substr(0, field.find('[')));
+    }
     std::vector<const CgroupWrite*> retry;
     for (const auto& w : writes) {
+        if (is_v2_device(w)) continue;
         auto st = write_one(w);
         if (!st) {
             int e = st.error().errnum();
