@@ -151,6 +151,19 @@ Status attach_device_program(const std::string& dir, const std::vector<DeviceAcc
     UniqueFd prog_fd(prog);
     UniqueFd cgroup(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (!cgroup) return fail_errno("open cgroup {}", dir);
+    // Programs attached to this cgroup before (an update's previous rules): replaced, since
+    // with BPF_F_ALLOW_MULTI every attached program must allow an access.
+    std::vector<uint32_t> previous(64);
+    union bpf_attr query;
+    std::memset(&query, 0, sizeof query);
+    query.query.target_fd = static_cast<uint32_t>(cgroup.get());
+    query.query.attach_type = BPF_CGROUP_DEVICE;
+    query.query.prog_ids = reinterpret_cast<uintptr_t>(previous.data());
+    query.query.prog_cnt = static_cast<uint32_t>(previous.size());
+    if (::syscall(SYS_bpf, BPF_PROG_QUERY, &query, sizeof query) != 0)
+        return fail_errno("query the eBPF device programs of {}", dir);
+    previous.resize(query.query.prog_cnt);
+
     union bpf_attr attach;
     std::memset(&attach, 0, sizeof attach);
     attach.target_fd = static_cast<uint32_t>(cgroup.get());
@@ -159,6 +172,20 @@ Status attach_device_program(const std::string& dir, const std::vector<DeviceAcc
     attach.attach_flags = BPF_F_ALLOW_MULTI;
     if (::syscall(SYS_bpf, BPF_PROG_ATTACH, &attach, sizeof attach) != 0)
         return fail_errno("attach the eBPF device program to {}", dir);
+    for (uint32_t id : previous) {
+        union bpf_attr get;
+        std::memset(&get, 0, sizeof get);
+        get.prog_id = id;
+        UniqueFd old(static_cast<int>(::syscall(SYS_bpf, BPF_PROG_GET_FD_BY_ID, &get, sizeof get)));
+        if (!old) return fail_errno("open the previous eBPF device program {} of {}", id, dir);
+        union bpf_attr detach;
+        std::memset(&detach, 0, sizeof detach);
+        detach.target_fd = static_cast<uint32_t>(cgroup.get());
+        detach.attach_bpf_fd = static_cast<uint32_t>(old.get());
+        detach.attach_type = BPF_CGROUP_DEVICE;
+        if (::syscall(SYS_bpf, BPF_PROG_DETACH, &detach, sizeof detach) != 0)
+            return fail_errno("detach the previous eBPF device program {} of {}", id, dir);
+    }
     return {};
 }
 

@@ -27,7 +27,8 @@ struct DeviceAccessRule {
 std::vector<bpf_insn> device_program(const std::vector<DeviceAccessRule>& rules);
 
 // Loads the program and attaches it to the v2 cgroup directory `dir` (BPF_F_ALLOW_MULTI, so
-// programs of the cgroups above still apply). The kernel keeps it while the cgroup exists.
+// programs of the cgroups above still apply), replacing the programs attached to `dir`
+// before (update). The kernel keeps it while the cgroup exists.
 [[nodiscard]] Status attach_device_program(const std::string& dir,
                                            const std::vector<DeviceAccessRule>& rules);
 

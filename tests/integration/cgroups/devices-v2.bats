@@ -52,3 +52,20 @@ rt_v2_devices() {
 	assert_success
 	assert_contains "$output" dev-ok
 }
+
+@test "v2 devices: update replaces the program (a denied device becomes allowed)" {
+	husk_only
+	bind_out
+	set_resources '{"devices": [{"allow": false, "access": "rwm"}]}'
+	set_cmd '(exec 3</dev/husk-loop) 2>/dev/null && echo dev-ok > /out/before || echo dev-denied > /out/before; while [ ! -e /out/go ]; do sleep 0.1; done; (exec 3</dev/husk-loop) 2>/dev/null && echo dev-ok > /out/after || echo dev-denied > /out/after; sleep 100'
+	rt_v2_devices run -d --bundle "$BUNDLE" "$ID" </dev/null >/dev/null 2>"$TEST_TMP/err" ||
+		fail "run -d: $(cat "$TEST_TMP/err")"
+	wait_for_file "$OUT/before"
+	assert_equal "$(cat "$OUT/before")" dev-denied "before update"
+	run --separate-stderr rt update --resources - "$ID" \
+		<<<'{"devices": [{"allow": false, "access": "rwm"}, {"allow": true, "type": "b", "major": 7, "minor": 0, "access": "r"}]}'
+	assert_success
+	touch "$OUT/go"
+	wait_for_file "$OUT/after"
+	assert_equal "$(cat "$OUT/after")" dev-ok "after update"
+}
