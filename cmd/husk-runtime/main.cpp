@@ -297,11 +297,22 @@ int main(int argc, char** argv) {
             return 0;
         }
         if (*events) {
-            while (true) {
+            // Without --stats: stats every interval, and an "oom" event (as runc's) whenever
+            // the OOM kill count grew, until the container stops.
+            uint64_t ooms_seen = 0;
+            for (bool first = true;; first = false) {
                 auto stats = rt.stats(id);
-                if (!stats) return report(stats.error());
+                if (!stats) return first ? report(stats.error()) : 0;
+                if (events_stats) {
+                    std::cout << *stats << std::endl;
+                    return 0;
+                }
+                auto event = nlohmann::json::parse(*stats);
+                uint64_t ooms = event["data"]["memory"].value("oomKills", uint64_t{0});
+                if (!first && ooms > ooms_seen)
+                    std::cout << nlohmann::json{{"type", "oom"}, {"id", id}}.dump() << std::endl;
+                ooms_seen = ooms;
                 std::cout << *stats << std::endl;
-                if (events_stats) return 0;
                 ::sleep(events_interval);
             }
         }

@@ -157,3 +157,22 @@ count() { cat "$OUT/count" 2>/dev/null || echo 0; }
 	assert_equal "$(jq .data.pids.current <<<"$output")" 1 "pids.current"
 	assert_equal "$(jq .data.pids.limit <<<"$output")" 50 "pids.limit"
 }
+
+@test "events (streaming) reports an OOM kill as an oom event" {
+	husk_only
+	bind_out
+	set_resources '{"memory": {"limit": 33554432, "swap": 33554432}}'
+	set_cmd 'while [ ! -e /out/go ]; do sleep 0.1; done; dd if=/dev/zero of=/dev/null bs=64M count=1 2>/dev/null; echo $? > /out/rc; sleep 100'
+	run_detached
+	rt events --interval 1 "$ID" >"$TEST_TMP/events" 2>&1 &
+	local events_pid=$!
+	BG_PIDS+=("$events_pid")
+	sleep 1.5
+	touch "$OUT/go"
+	wait_for_file "$OUT/rc"
+	sleep 2
+	kill "$events_pid" 2>/dev/null || true
+	assert_equal "$(cat "$OUT/rc")" 137 "dd exit status"
+	grep -q '"type":"oom"' "$TEST_TMP/events" || fail "no oom event in: $(cat "$TEST_TMP/events")"
+	grep -q '"type":"stats"' "$TEST_TMP/events" || fail "no stats event"
+}
