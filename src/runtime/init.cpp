@@ -27,10 +27,20 @@ Status join_namespaces(const InitArgs& args) {
     return {};
 }
 
-Status enter_new_cgroup_and_time(const InitArgs& args) {
-    // After the parent placed us in the container's cgroup: the namespace's root is there.
+// The parent moves us into the cgroup while we build the rootfs: on cgroup v1 the first
+// write to cgroup.procs waits out an RCU grace period (milliseconds), so the two overlap.
+Status wait_for_cgroup_then_unshare(const InitArgs& args) {
+    auto joined = sync_receive(args.sync_fd);
+    if (!joined) return fail(joined.error());
+    if (joined->type != SyncType::cgroup_joined)
+        return fail_invalid("unexpected message from the runtime");
+    // Now in the container's cgroup: the namespace's root is there.
     if (args.new_cgroup_ns && ::unshare(CLONE_NEWCGROUP) != 0)
         return fail_errno("create the cgroup namespace");
+    return {};
+}
+
+Status enter_new_time_namespace(const InitArgs& args) {
     if (args.new_time_ns) {
         if (::unshare(CLONE_NEWTIME) != 0) return fail_errno("create the time namespace");
         // The offsets must be in place before the first process enters (at exec).
@@ -69,12 +79,13 @@ Status setup(const InitArgs& args) {
     if (go->type != SyncType::go) return fail_invalid("unexpected message from the runtime");
 
     HUSK_TRY(join_namespaces(args));
-    HUSK_TRY(enter_new_cgroup_and_time(args));
+    HUSK_TRY(enter_new_time_namespace(args));
     HUSK_TRY(apply_uts(spec));
     HUSK_TRY_CTX(prepare_rootfs(args.rootfs), "prepare rootfs {}", args.rootfs.rootfs);
     HUSK_TRY(enter_rootfs(args.rootfs.rootfs));
     HUSK_TRY(apply_sysctl(spec));
     HUSK_TRY(finish_rootfs(spec));
+    HUSK_TRY(wait_for_cgroup_then_unshare(args));
 
     const auto& process = spec.process;
     HUSK_TRY(apply_rlimits(process));
