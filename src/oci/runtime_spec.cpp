@@ -450,6 +450,10 @@ Status parse_linux(const Node& document, Linux& linux_config) {
         linux_config.personality.emplace();
         HUSK_TRY(parse_personality(*personality, *linux_config.personality));
     }
+    if (auto seccomp = node->get("seccomp"); seccomp && !detail::is_empty_value(seccomp->value())) {
+        linux_config.seccomp.emplace();
+        HUSK_TRY(detail::parse_seccomp(*seccomp, *linux_config.seccomp));
+    }
 
     if (auto resources = node->get("resources");
         resources && !detail::is_empty_value(resources->value())) {
@@ -463,7 +467,7 @@ Status parse_linux(const Node& document, Linux& linux_config) {
         if (first.empty()) return resources->fail("not supported by husk-runtime yet");
         return resources->fail("not supported by husk-runtime yet ({} is set)", quote(first));
     }
-    for (const char* key : {"seccomp", "intelRdt", "memoryPolicy"})
+    for (const char* key : {"intelRdt", "memoryPolicy"})
         HUSK_TRY(reject_unsupported(*node, key));
     // Here the keys are the settings: {"eth0": {}} asks to move eth0 into the container.
     if (auto devices = node->get("netDevices"); devices && !devices->value().empty())

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "common/error.hpp"
+#include "oci/seccomp.hpp"
 
 namespace husk::oci {
 
@@ -107,6 +108,7 @@ struct Linux {
     std::vector<std::string> readonly_paths;
     std::string mount_label;
     std::optional<Personality> personality;
+    std::optional<Seccomp> seccomp;  // absent or {}: no filter
 };
 
 struct Spec {

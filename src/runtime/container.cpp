@@ -26,6 +26,7 @@
 #include "runtime/capabilities.hpp"
 #include "runtime/init.hpp"
 #include "runtime/mount_plan.hpp"
+#include "runtime/seccomp.hpp"
 #include "runtime/sync.hpp"
 
 namespace husk::runtime {
@@ -181,6 +182,12 @@ Result<pid_t> Runtime::spawn(const CreateOptions& options, bool keep_child) {
                       "(missing from its bounding set); the container will not have it",
                       name);
     }
+    std::optional<SeccompProgram> seccomp;
+    if (spec.linux.seccomp) {
+        auto program = prepare_seccomp(*spec.linux.seccomp, store_.root() + "/seccomp-cache");
+        if (!program) return fail(program.error());
+        seccomp = std::move(*program);
+    }
     auto joins = open_namespaces(spec);
     if (!joins) return fail(joins.error());
     auto cgroup_host = detect_cgroups();
@@ -238,6 +245,7 @@ Result<pid_t> Runtime::spawn(const CreateOptions& options, bool keep_child) {
     init.sync_fd = child_end.get();
     init.fifo_fd = fifo.get();
     init.close_fds.push_back(lock->get());
+    init.seccomp = seccomp ? &*seccomp : nullptr;
     for (auto& [type, fd] : *joins) {
         if (type == oci::NamespaceType::pid) {
             // Joining a pid namespace applies to the caller's next child: the init.
@@ -297,6 +305,9 @@ Result<pid_t> Runtime::spawn(const CreateOptions& options, bool keep_child) {
     HUSK_TRY(store_.save(state));
     if (!options.pid_file.empty())
         HUSK_TRY_CTX(write_file_atomic(options.pid_file, std::to_string(pid)), "--pid-file");
+    if (reply->fd)
+        HUSK_TRY(send_seccomp_listener(*spec.linux.seccomp, reply->fd.get(), pid,
+                                       state_json(state, ContainerStatus::creating)));
 
     if (keep_child) {
         HUSK_TRY(sync_send(parent_end.get(), SyncType::start));

@@ -62,7 +62,7 @@ Status apply_sysctl(const oci::Spec& spec) {
 }
 
 // Everything between the clone and "ready", in the order the kernel needs it.
-Status setup(const InitArgs& args) {
+Status setup(const InitArgs& args, UniqueFd& listener) {
     const oci::Spec& spec = *args.spec;
     auto go = sync_receive(args.sync_fd);
     if (!go) return fail(go.error());
@@ -80,6 +80,14 @@ Status setup(const InitArgs& args) {
     HUSK_TRY(apply_rlimits(process));
     HUSK_TRY(apply_oom_score_adj(process));
     HUSK_TRY(apply_personality(spec.linux));
+    // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN, which the identity switch
+    // may drop: load it while we still have it (runc's order). With no_new_privs it is loaded
+    // last, in run_init, so the fewest syscalls run under it.
+    if (args.seccomp != nullptr && !process.no_new_privileges) {
+        auto fd = load_seccomp(*args.seccomp);
+        if (!fd) return fail(fd.error().wrap("linux.seccomp"));
+        listener = std::move(*fd);
+    }
     HUSK_TRY(apply_identity(process));
     if (::chdir(process.cwd.c_str()) != 0) return fail_errno("process.cwd {}", process.cwd);
     if (process.no_new_privileges && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
@@ -115,7 +123,8 @@ void run_init(const InitArgs& args) {
     ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     for (int fd : args.close_fds) ::close(fd);
 
-    if (auto st = setup(args); !st) report_and_exit(args.sync_fd, st.error());
+    UniqueFd listener;
+    if (auto st = setup(args, listener); !st) report_and_exit(args.sync_fd, st.error());
     auto executable = find_executable(args.spec->process);
     if (!executable) report_and_exit(args.sync_fd, executable.error());
 
@@ -127,7 +136,16 @@ void run_init(const InitArgs& args) {
     if (args.spec->process.user.umask) ::umask(*args.spec->process.user.umask);
 
     ::prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
-    if (!sync_send(args.sync_fd, SyncType::ready)) ::_exit(1);
+    if (args.seccomp != nullptr && args.spec->process.no_new_privileges) {
+        auto fd = load_seccomp(*args.seccomp);
+        if (!fd) report_and_exit(args.sync_fd, fd.error().wrap("linux.seccomp"));
+        listener = std::move(*fd);
+    }
+    // From here on the filter applies: only sendmsg, read/recvmsg, close_range and execve
+    // remain before the container's process runs. The listener goes to the runtime, which
+    // passes it on to linux.seccomp.listenerPath; the container never holds it.
+    if (!sync_send(args.sync_fd, SyncType::ready, nullptr, listener.get())) ::_exit(1);
+    listener.reset();
     wait_for_start(args);
 
     // No fd of the runtime's may survive into the container (CVE-2024-21626).

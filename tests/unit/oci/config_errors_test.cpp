@@ -156,8 +156,8 @@ const ErrorCase kErrorCases[] = {
     // sections husk does not implement
     {"hooks", R"({"hooks": {"prestart": [{"path": "/bin/true"}]}})",
      "hooks: not supported by husk-runtime yet"},
-    {"seccomp", R"({"linux": {"seccomp": {"defaultAction": "SCMP_ACT_ERRNO"}}})",
-     "linux.seccomp: not supported by husk-runtime yet"},
+    {"seccomp_no_default", R"({"linux": {"seccomp": {"flags": ["SECCOMP_FILTER_FLAG_LOG"]}}})",
+     "linux.seccomp.defaultAction: required"},
     {"resources_memory", R"({"linux": {"resources": {"memory": {"limit": 1048576}}}})",
      "linux.resources: not supported by husk-runtime yet (\"memory\" is set)"},
     {"resources_devices", R"({"linux": {"resources": {"devices": [{"allow": false}]}}})",
