@@ -184,7 +184,7 @@ Result<pid_t> Runtime::spawn(const CreateOptions& options, bool keep_child) {
     }
     std::optional<SeccompProgram> seccomp;
     if (spec.linux.seccomp) {
-        auto program = prepare_seccomp(*spec.linux.seccomp, store_.root() + "/seccomp-cache");
+        auto program = prepare_seccomp(*spec.linux.seccomp, store_.root() + "/@cache/seccomp");
         if (!program) return fail(program.error());
         seccomp = std::move(*program);
     }

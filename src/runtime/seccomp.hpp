@@ -1,6 +1,6 @@
 #pragma once
 // linux.seccomp: compiled by libseccomp in the runtime (before the clone), cached as BPF by
-// profile hash under <root>/seccomp-cache/, and loaded by the init with seccomp(2) directly.
+// profile hash under <root>/@cache/seccomp/, and loaded by the init with seccomp(2) directly.
 // The init never calls into libseccomp: it only hands the program to the kernel.
 #include <linux/filter.h>
 
