@@ -1,6 +1,7 @@
 #include "runtime/init.hpp"
 
 #include <fcntl.h>
+#include <grp.h>
 #include <linux/close_range.h>
 #include <sched.h>
 #include <signal.h>
@@ -24,6 +25,21 @@ Status join_namespaces(const InitArgs& args) {
             return fail_errno("join the {} namespace", oci::namespace_type_name(type));
         ::close(fd);
     }
+    return {};
+}
+
+// After the clone (or setns) into a user namespace our ids are still the host's, which
+// the namespace does not map: files created now would fail with EOVERFLOW and we would own
+// nothing. Become the namespace's root (any host uid it maps 0 to), as runc does; the host's
+// supplementary groups are unmapped too, so they go, unless the namespace denies setgroups
+// (a rootless parent had to) and the list is already beyond our reach.
+Status become_user_namespace_root() {
+    if (::setresgid(0, 0, 0) != 0)
+        return fail_errno("setgid 0 in the user namespace (is gid 0 in linux.gidMappings?)");
+    if (::setresuid(0, 0, 0) != 0)
+        return fail_errno("setuid 0 in the user namespace (is uid 0 in linux.uidMappings?)");
+    if (::setgroups(0, nullptr) != 0 && errno != EPERM)
+        return fail_errno("clear the supplementary groups in the user namespace");
     return {};
 }
 
@@ -69,9 +85,17 @@ Status setup(const InitArgs& args, UniqueFd& listener) {
     if (go->type != SyncType::go) return fail_invalid("unexpected message from the runtime");
 
     HUSK_TRY(join_namespaces(args));
+    if (args.rootfs.user_namespace) HUSK_TRY(become_user_namespace_root());
     HUSK_TRY(enter_new_cgroup_and_time(args));
     HUSK_TRY(apply_uts(spec));
-    HUSK_TRY_CTX(prepare_rootfs(args.rootfs), "prepare rootfs {}", args.rootfs.rootfs);
+    if (auto st = prepare_rootfs(args.rootfs); !st) {
+        Error err = st.error().wrap("prepare rootfs {}", args.rootfs.rootfs);
+        if (err.errnum() == EACCES && args.rootfs.user_namespace)
+            err = err.wrap("the container's root is the host uid linux.uidMappings maps 0 to: it "
+                           "must be able to search every directory up to the rootfs and its "
+                           "bind sources");
+        return fail(err);
+    }
     HUSK_TRY(enter_rootfs(args.rootfs.rootfs));
     HUSK_TRY(apply_sysctl(spec));
     HUSK_TRY(finish_rootfs(spec));
