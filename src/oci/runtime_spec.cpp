@@ -215,12 +215,9 @@ Status parse_process(const Node& root, Process& process) {
         return fail_at("process.oomScoreAdj", "{} is out of range [-1000, 1000]",
                        *process.oom_score_adj);
 
+    // Whether the kernel has the LSM is the runtime's check (runtime/lsm.cpp), not the parser's.
     HUSK_TRY(read_field(*node, "apparmorProfile", process.apparmor_profile));
-    if (!process.apparmor_profile.empty())
-        return fail_at("process.apparmorProfile", "AppArmor is not supported by husk-runtime yet");
     HUSK_TRY(read_field(*node, "selinuxLabel", process.selinux_label));
-    if (!process.selinux_label.empty())
-        return fail_at("process.selinuxLabel", "SELinux is not supported by husk-runtime yet");
     HUSK_TRY(reject_unsupported(*node, "ioPriority"));
     HUSK_TRY(reject_unsupported(*node, "scheduler"));
     HUSK_TRY(reject_unsupported(*node, "execCPUAffinity"));
@@ -444,8 +441,6 @@ Status parse_linux(const Node& document, Linux& linux_config) {
     HUSK_TRY(parse_path_list(*node, "maskedPaths", linux_config.masked_paths));
     HUSK_TRY(parse_path_list(*node, "readonlyPaths", linux_config.readonly_paths));
     HUSK_TRY(read_field(*node, "mountLabel", linux_config.mount_label));
-    if (!linux_config.mount_label.empty())
-        return fail_at("linux.mountLabel", "SELinux is not supported by husk-runtime yet");
     if (auto personality = node->get("personality")) {
         linux_config.personality.emplace();
         HUSK_TRY(parse_personality(*personality, *linux_config.personality));

@@ -25,6 +25,7 @@
 #include "oci/runtime_spec.hpp"
 #include "runtime/capabilities.hpp"
 #include "runtime/init.hpp"
+#include "runtime/lsm.hpp"
 #include "runtime/mount_plan.hpp"
 #include "runtime/seccomp.hpp"
 #include "runtime/sync.hpp"
@@ -176,6 +177,8 @@ Result<pid_t> Runtime::spawn(const CreateOptions& options, bool keep_child) {
 
     auto mounts = plan_mounts(spec, *bundle);
     if (!mounts) return fail(mounts.error());
+    HUSK_TRY(check_lsm_support(spec, detect_lsms()));
+    add_mount_label(*mounts, spec.linux.mount_label);
     if (spec.process.capabilities) {
         for (const auto& name : drop_unavailable(*spec.process.capabilities))
             log::warn("process.capabilities: {} is not available to husk-runtime on this host "

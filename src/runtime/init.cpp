@@ -13,6 +13,7 @@
 #include <algorithm>
 
 #include "common/files.hpp"
+#include "runtime/lsm.hpp"
 #include "runtime/process_setup.hpp"
 #include "runtime/sync.hpp"
 
@@ -104,6 +105,7 @@ Status setup(const InitArgs& args, UniqueFd& listener) {
     HUSK_TRY(apply_rlimits(process));
     HUSK_TRY(apply_oom_score_adj(process));
     HUSK_TRY(apply_personality(spec.linux));
+    HUSK_TRY(apply_exec_labels(process));
     // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN, which the identity switch
     // may drop: load it while we still have it (runc's order). With no_new_privs it is loaded
     // last, in run_init, so the fewest syscalls run under it.

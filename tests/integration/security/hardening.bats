@@ -169,3 +169,28 @@ teardown() { common_teardown; }
 	run grep -F "$TEST_TMP/host-secret" /proc/self/mountinfo
 	assert_failure
 }
+
+@test "an LSM the kernel lacks is refused by name, never ignored" {
+	local lsms
+	lsms=$(cat /sys/kernel/security/lsm 2>/dev/null || true)
+	set_args true
+	if [[ "$lsms" != *apparmor* ]] && ! grep -qs Y /sys/module/apparmor/parameters/enabled; then
+		update_config '.process.apparmorProfile = "husk-test"'
+		run_ct
+		assert_failure
+		assert_names_field "$stderr" "AppArmor is not enabled"
+		assert_names_field "$stderr" "process.apparmorProfile"
+		update_config '.process.apparmorProfile = ""'
+	fi
+	if [[ "$lsms" != *selinux* && ! -e /sys/fs/selinux/enforce ]]; then
+		update_config '.process.selinuxLabel = "system_u:system_r:container_t:s0"'
+		run_ct
+		assert_failure
+		assert_names_field "$stderr" "process.selinuxLabel"
+		assert_names_field "$stderr" "SELinux is not enabled"
+		update_config '.process.selinuxLabel = "" | .linux.mountLabel = "system_u:object_r:container_file_t:s0"'
+		run_ct
+		assert_failure
+		assert_names_field "$stderr" "linux.mountLabel"
+	fi
+}
