@@ -57,7 +57,8 @@ Status write_file_at(int dirfd, const std::string& path, std::string_view conten
     return write_all(fd.get(), content, path);
 }
 
-Status write_file_atomic(const std::string& path, std::string_view content, mode_t mode) {
+Status write_file_atomic(const std::string& path, std::string_view content, mode_t mode,
+                         Durability durability) {
     std::string tmp = path + ".tmp-" + std::to_string(::getpid());
     UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode));
     if (!fd) return fail_errno("create {}", tmp);
@@ -65,7 +66,7 @@ Status write_file_atomic(const std::string& path, std::string_view content, mode
         ::unlink(tmp.c_str());
         return st;
     }
-    if (::fsync(fd.get()) != 0) {
+    if (durability == Durability::survive_power_loss && ::fsync(fd.get()) != 0) {
         auto err = Error::from_errno("fsync {}", tmp);
         ::unlink(tmp.c_str());
         return fail(err);

@@ -50,7 +50,10 @@ void configure(const std::string& path, Format format, bool debug) {
     s.debug = debug;
     if (!path.empty()) {
         int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-        if (fd >= 0) s.fd = fd;
+        if (fd >= 0) {
+            if (s.fd != STDERR_FILENO) ::close(s.fd);
+            s.fd = fd;
+        }
     }
 }
 

@@ -100,18 +100,33 @@ Result<UniqueFd> make_dirs_in_root(int root_fd, const std::string& path, mode_t 
 
 Result<UniqueFd> make_file_in_root(int root_fd, const std::string& path, mode_t mode) {
     std::string cleaned = clean_path(path);
-    size_t slash = cleaned.rfind('/');
-    std::string parent = cleaned.substr(0, slash);
-    std::string name = cleaned.substr(slash + 1);
-    if (name.empty()) return fail_invalid("{} is not a file path", path);
-    auto dir = make_dirs_in_root(root_fd, parent.empty() ? "/" : parent);
-    if (!dir) return fail(dir.error());
-    auto existing = open_in_root(root_fd, cleaned, O_PATH);
-    if (existing) return existing;
-    UniqueFd created(::openat(dir->get(), name.c_str(),
-                              O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode));
-    if (!created && errno != EEXIST) return fail_errno("create {} inside the root", path);
-    return open_in_root(root_fd, cleaned, O_PATH);
+    // A symlink as the last component is followed by hand, like make_dirs_in_root, so that a
+    // dangling one gets its target created inside the root.
+    for (int links = 0; links <= 40; ++links) {
+        size_t slash = cleaned.rfind('/');
+        std::string parent = slash == 0 ? "/" : cleaned.substr(0, slash);
+        std::string name = cleaned.substr(slash + 1);
+        if (name.empty()) return fail_invalid("{} is not a file path", path);
+        auto dir = make_dirs_in_root(root_fd, parent);
+        if (!dir) return fail(dir.error());
+        struct stat st{};
+        if (::fstatat(dir->get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) {
+            // Something is there: never open it for writing (it could be a device node).
+            if (!S_ISLNK(st.st_mode)) return open_in_root(root_fd, cleaned, O_PATH);
+            char target[PATH_MAX];
+            ssize_t n = ::readlinkat(dir->get(), name.c_str(), target, sizeof target - 1);
+            if (n < 0) return fail_errno("readlink {} inside the root", cleaned);
+            target[n] = '\0';
+            cleaned = clean_path(target[0] == '/' ? std::string(target) : parent + "/" + target);
+            continue;
+        }
+        if (errno != ENOENT) return fail_errno("stat {} inside the root", cleaned);
+        UniqueFd created(::openat(dir->get(), name.c_str(),
+                                  O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode));
+        if (!created && errno != EEXIST) return fail_errno("create {} inside the root", cleaned);
+        return open_in_root(root_fd, cleaned, O_PATH);
+    }
+    return fail(Error(ELOOP, fmt::format("resolve {} inside the root", path)));
 }
 
 std::string fd_path(int fd) { return "/proc/self/fd/" + std::to_string(fd); }

@@ -1,5 +1,6 @@
 #include "runtime/cgroups.hpp"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -124,7 +125,7 @@ Result<CgroupHost> detect_cgroups(const std::string& proc_root) {
 std::string resolve_cgroup_path(const std::string& cgroups_path, const std::string& own_path,
                                 const std::string& container_id) {
     std::string path = cgroups_path.empty() ? container_id : cgroups_path;
-    if (path.front() == '/') return clean_path(path);
+    if (!path.empty() && path.front() == '/') return clean_path(path);
     return clean_path(own_path + "/" + path);
 }
 
@@ -167,11 +168,20 @@ Cgroup Cgroup::from_dirs(std::vector<CgroupDir> dirs, std::vector<std::string> c
     return cg;
 }
 
-Status Cgroup::add_process(pid_t pid) const {
+Status Cgroup::add_process(pid_t pid, bool skip_unified) const {
     std::string text = std::to_string(pid);
-    for (auto& dir : dirs_)
+    for (auto& dir : dirs_) {
+        if (skip_unified && dir.controllers.empty()) continue;
         HUSK_TRY_CTX(write_file(dir.path + "/cgroup.procs", text), "join cgroup {}", dir.path);
+    }
     return {};
+}
+
+UniqueFd Cgroup::open_unified() const {
+    for (auto& dir : dirs_)
+        if (dir.controllers.empty())
+            return UniqueFd(::open(dir.path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    return UniqueFd();
 }
 
 Status Cgroup::destroy() const {

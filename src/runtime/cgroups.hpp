@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "common/error.hpp"
+#include "common/unique_fd.hpp"
 
 namespace husk::runtime {
 
@@ -54,7 +55,11 @@ public:
     // Rebuilds the handle from the paths recorded in the state file.
     static Cgroup from_dirs(std::vector<CgroupDir> dirs, std::vector<std::string> created);
 
-    [[nodiscard]] Status add_process(pid_t pid) const;
+    // Moves `pid` into every hierarchy; `skip_unified` when it was born there
+    // (clone3 CLONE_INTO_CGROUP).
+    [[nodiscard]] Status add_process(pid_t pid, bool skip_unified = false) const;
+    // The container's v2 directory, for CLONE_INTO_CGROUP (invalid when there is none).
+    UniqueFd open_unified() const;
     // Removes the directories this container created, deepest first.
     [[nodiscard]] Status destroy() const;
 

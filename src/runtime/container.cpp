@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <linux/sched.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -146,9 +147,21 @@ Result<int> parse_signal(const std::string& name) {
         const char* abbrev = ::sigabbrev_np(sig);
         if (abbrev != nullptr && upper == abbrev) return sig;
     }
-    if (upper.starts_with("RTMIN+") || upper.starts_with("RTMAX-")) {
-        int offset = std::atoi(upper.c_str() + 6);
-        int sig = upper[2] == 'M' && upper[3] == 'I' ? SIGRTMIN + offset : SIGRTMAX - offset;
+    // Real-time signals: RTMIN, RTMAX, RTMIN+N, RTMAX-N (glibc has no abbreviations for them).
+    if (upper.starts_with("RTMIN") || upper.starts_with("RTMAX")) {
+        bool from_min = upper[3] == 'I';
+        int sig = from_min ? SIGRTMIN : SIGRTMAX;
+        std::string rest = upper.substr(5);
+        if (!rest.empty()) {
+            char expected = from_min ? '+' : '-';
+            char* end = nullptr;
+            long offset = rest.size() > 1 && rest[0] == expected && std::isdigit(static_cast<unsigned char>(rest[1]))
+                              ? std::strtol(rest.c_str() + 1, &end, 10)
+                              : -1;
+            if (offset < 0 || end == nullptr || *end != '\0')
+                return fail_invalid("unknown signal {:?}", name);
+            sig = from_min ? sig + static_cast<int>(offset) : sig - static_cast<int>(offset);
+        }
         if (sig >= SIGRTMIN && sig <= SIGRTMAX) return sig;
     }
     return fail_invalid("unknown signal {:?}", name);
@@ -266,7 +279,18 @@ Result<pid_t> Runtime::spawn(const CreateOptions& options, bool keep_child) {
     // Our own /proc/<pid>/exe is out of the container's reach too.
     ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     ::fflush(nullptr);
-    long rc = ::syscall(SYS_clone, flags, nullptr, nullptr, nullptr, 0);
+    // clone3 places the init in its v2 cgroup at birth (CLONE_INTO_CGROUP); v1 hierarchies
+    // (and kernels without clone3) take a write to cgroup.procs below.
+    UniqueFd unified = cgroup.open_unified();
+    struct clone_args clone_args{};
+    clone_args.flags = (flags & ~static_cast<unsigned long>(CSIGNAL)) |
+                       (unified ? CLONE_INTO_CGROUP : 0);
+    clone_args.exit_signal = SIGCHLD;
+    clone_args.cgroup = static_cast<__u64>(unified ? unified.get() : 0);
+    long rc = ::syscall(SYS_clone3, &clone_args, sizeof clone_args);
+    bool born_in_cgroup = rc >= 0 && unified;
+    if (rc < 0 && (errno == ENOSYS || errno == EINVAL || errno == EBUSY || errno == EOPNOTSUPP))
+        rc = ::syscall(SYS_clone, flags, nullptr, nullptr, nullptr, 0);
     if (rc < 0) return fail_errno("clone the container init");
     if (rc == 0) {
         parent_end.reset();
@@ -275,6 +299,7 @@ Result<pid_t> Runtime::spawn(const CreateOptions& options, bool keep_child) {
     pid_t pid = static_cast<pid_t>(rc);
     child_end.reset();
     fifo.reset();
+    unified.reset();
     auto kill_child = ScopeExit([&] {
         ::kill(pid, SIGKILL);
         ::waitpid(pid, nullptr, 0);
@@ -290,8 +315,17 @@ Result<pid_t> Runtime::spawn(const CreateOptions& options, bool keep_child) {
         HUSK_TRY_CTX(write_file(proc + "/gid_map", id_map_text(spec.linux.gid_mappings)),
                      "linux.gidMappings");
     }
-    HUSK_TRY(cgroup.add_process(pid));
     HUSK_TRY(sync_send(parent_end.get(), SyncType::go));
+    if (auto joined = cgroup.add_process(pid, born_in_cgroup); !joined) {
+        // The init may have failed first (and so left the cgroup): its error is the one to show.
+        ::kill(pid, SIGKILL);
+        auto early = sync_receive(parent_end.get());
+        if (early && early->type == SyncType::error)
+            return fail(Error(early->errnum, early->text).wrap("create container {}", options.id));
+        return fail(joined.error());
+    }
+    // If this fails, the init is gone; its own error is already queued for the receive below.
+    (void)sync_send(parent_end.get(), SyncType::cgroup_joined);
     auto reply = sync_receive(parent_end.get());
     if (!reply) return fail(reply.error().wrap("create container {}", options.id));
     if (reply->type != SyncType::ready)
@@ -310,7 +344,9 @@ Result<pid_t> Runtime::spawn(const CreateOptions& options, bool keep_child) {
     state.cgroup_created = cgroup.created();
     HUSK_TRY(store_.save(state));
     if (!options.pid_file.empty())
-        HUSK_TRY_CTX(write_file_atomic(options.pid_file, std::to_string(pid)), "--pid-file");
+        HUSK_TRY_CTX(write_file_atomic(options.pid_file, std::to_string(pid), 0644,
+                                       Durability::survive_crash),
+                     "--pid-file");
     if (reply->fd)
         HUSK_TRY(send_seccomp_listener(*spec.linux.seccomp, reply->fd.get(), pid,
                                        state_json(state, ContainerStatus::creating)));

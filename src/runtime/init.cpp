@@ -44,10 +44,20 @@ Status become_user_namespace_root() {
     return {};
 }
 
-Status enter_new_cgroup_and_time(const InitArgs& args) {
-    // After the parent placed us in the container's cgroup: the namespace's root is there.
+// The parent moves us into the cgroup while we build the rootfs: on cgroup v1 the first
+// write to cgroup.procs waits out an RCU grace period (milliseconds), so the two overlap.
+Status wait_for_cgroup_then_unshare(const InitArgs& args) {
+    auto joined = sync_receive(args.sync_fd);
+    if (!joined) return fail(joined.error());
+    if (joined->type != SyncType::cgroup_joined)
+        return fail_invalid("unexpected message from the runtime");
+    // Now in the container's cgroup: the namespace's root is there.
     if (args.new_cgroup_ns && ::unshare(CLONE_NEWCGROUP) != 0)
         return fail_errno("create the cgroup namespace");
+    return {};
+}
+
+Status enter_new_time_namespace(const InitArgs& args) {
     if (args.new_time_ns) {
         if (::unshare(CLONE_NEWTIME) != 0) return fail_errno("create the time namespace");
         // The offsets must be in place before the first process enters (at exec).
@@ -87,7 +97,7 @@ Status setup(const InitArgs& args, UniqueFd& listener) {
 
     HUSK_TRY(join_namespaces(args));
     if (args.rootfs.user_namespace) HUSK_TRY(become_user_namespace_root());
-    HUSK_TRY(enter_new_cgroup_and_time(args));
+    HUSK_TRY(enter_new_time_namespace(args));
     HUSK_TRY(apply_uts(spec));
     if (auto st = prepare_rootfs(args.rootfs); !st) {
         Error err = st.error().wrap("prepare rootfs {}", args.rootfs.rootfs);
@@ -100,6 +110,7 @@ Status setup(const InitArgs& args, UniqueFd& listener) {
     HUSK_TRY(enter_rootfs(args.rootfs.rootfs));
     HUSK_TRY(apply_sysctl(spec));
     HUSK_TRY(finish_rootfs(spec));
+    HUSK_TRY(wait_for_cgroup_then_unshare(args));
 
     const auto& process = spec.process;
     HUSK_TRY(apply_rlimits(process));

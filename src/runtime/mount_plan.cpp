@@ -90,6 +90,7 @@ Status decode_mount_options(const std::vector<std::string>& options, MountStep& 
                 step.cleared |= f.flag;
             } else {
                 step.flags |= f.flag;
+                step.cleared &= ~f.flag;
             }
             matched = true;
         }
@@ -100,7 +101,9 @@ Status decode_mount_options(const std::vector<std::string>& options, MountStep& 
         }
         for (const auto& a : kAttrOptions) {
             if (opt != a.name) continue;
+            // The last word wins, as for the plain flags.
             (a.clear ? step.attr_clr : step.attr_set) |= a.attr;
+            (a.clear ? step.attr_set : step.attr_clr) &= ~a.attr;
             matched = true;
         }
         if (opt == "remount")

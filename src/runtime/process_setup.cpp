@@ -95,7 +95,7 @@ Result<std::string> find_executable(const oci::Process& process) {
         if (executable(candidate)) return candidate;
         start = end + 1;
     }
-    return fail(Error(ENOENT, fmt::format("process.args[0]: {:?}: executable file not found in $PATH", name)));
+    return fail_invalid("process.args[0]: {:?}: executable file not found in $PATH", name);
 }
 
 }  // namespace husk::runtime

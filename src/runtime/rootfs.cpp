@@ -80,12 +80,8 @@ bool is_directory(const std::string& path) {
 
 // The destination, created inside the rootfs: a file for a bind of a file, else a directory.
 Result<UniqueFd> make_target(int root_fd, const MountStep& step) {
-    if (step.bind && !is_directory(step.source)) {
-        struct stat st{};
-        if (::stat(step.source.c_str(), &st) != 0)
-            return fail_errno("mounts[{}].source {}", step.index, step.source);
+    if (step.bind && !is_directory(step.source))
         return make_file_in_root(root_fd, step.destination);
-    }
     return make_dirs_in_root(root_fd, step.destination);
 }
 
@@ -166,6 +162,9 @@ Status mount_at(int root_fd, const MountStep& step, const std::string& target,
 }
 
 Status mount_one(int root_fd, const MountStep& step, const RootfsPlan& plan) {
+    struct stat st{};
+    if (step.bind && ::stat(step.source.c_str(), &st) != 0)
+        return fail_errno("mounts[{}].source {}", step.index, step.source);
     auto target_fd = make_target(root_fd, step);
     if (!target_fd) return fail(target_fd.error().wrap("mounts[{}].destination", step.index));
     HUSK_TRY_CTX(mount_at(root_fd, step, fd_path(target_fd->get()), plan), "mounts[{}] {}",

@@ -11,10 +11,11 @@
 namespace husk::runtime {
 
 enum class SyncType : uint32_t {
-    go = 1,     // parent -> init: id maps written, cgroup joined; set up the container
+    go = 1,     // parent -> init: id maps written; set up the container
     ready = 2,  // init -> parent: set up, waiting for start
     error = 3,  // init -> parent: setup failed (errno + message)
     start = 4,  // parent -> init (run only): exec the process now
+    cgroup_joined = 5,  // parent -> init: the init is in every hierarchy of its cgroup
 };
 
 struct SyncMessage {

@@ -176,7 +176,7 @@ state_field() {
 
 # wait_for_status STATUS [ID] [TRIES]: polls `state` (0.1 s apart) until status matches.
 wait_for_status() {
-	local want=$1 id=${2:-$ID} tries=${3:-100} got=
+	local want=$1 id=${2:-$ID} tries=${3:-100} got= i
 	for ((i = 0; i < tries; i++)); do
 		got=$(state_field status "$id")
 		[[ "$got" == "$want" ]] && return 0
@@ -188,7 +188,7 @@ wait_for_status() {
 
 # wait_for_file PATH [TRIES]
 wait_for_file() {
-	local path=$1 tries=${2:-100}
+	local path=$1 tries=${2:-100} i
 	for ((i = 0; i < tries; i++)); do
 		[[ -s "$path" ]] && return 0
 		sleep 0.1
@@ -206,7 +206,7 @@ pid_alive() {
 
 # wait_pid_gone PID [TRIES]
 wait_pid_gone() {
-	local tries=${2:-100}
+	local tries=${2:-100} i
 	for ((i = 0; i < tries; i++)); do
 		pid_alive "$1" || return 0
 		sleep 0.1
@@ -234,6 +234,8 @@ cgroup_list() {
 # or an open fd (a detached container's stdio goes to files under $TEST_TMP) is there.
 tagged_processes() {
 	local pids pid
+	# Without both, the patterns below would match every process on the host.
+	[[ -n "${TEST_TMP:-}" && -n "${ID:-}" ]] || return 0
 	pids=$(
 		{
 			grep -lzF -e "HUSK_TEST_TAG=$ID" -e "$TEST_TMP" /proc/[0-9]*/environ 2>/dev/null
@@ -262,6 +264,7 @@ new_mounts() {
 }
 
 # assert_nothing_left [ID]: no state dir, no new mount, no cgroup, no process.
+# (With LEAKED_PROCESSES set, that list is used instead of scanning /proc again.)
 assert_nothing_left() {
 	local id=${1:-$ID} problems=0 leftover
 	if [[ -d "$ROOT" ]]; then
@@ -283,7 +286,7 @@ assert_nothing_left() {
 		echo "$leftover" >&2
 		problems=1
 	fi
-	leftover=$(tagged_processes)
+	leftover=${LEAKED_PROCESSES-$(tagged_processes)}
 	if [[ -n "$leftover" ]]; then
 		echo "processes left:" >&2
 		echo "$leftover" >&2
@@ -344,7 +347,9 @@ make_netns() {
 }
 
 common_teardown() {
-	local rc=0 c pid
+	local rc=0 c pid i
+	# setup failed before making anything: nothing of ours to clean.
+	[[ -n "${TEST_TMP:-}" && -n "${ID:-}" ]] || return 0
 
 	# Stop background runtime invocations we started.
 	for pid in "${BG_PIDS[@]}"; do
@@ -362,8 +367,10 @@ common_teardown() {
 	fi
 
 	# Give the kernel a moment to reap the container processes, then check for leaks.
+	local LEAKED_PROCESSES
 	for ((i = 0; i < 50; i++)); do
-		[[ -z "$(tagged_processes)" ]] && break
+		LEAKED_PROCESSES=$(tagged_processes)
+		[[ -z "$LEAKED_PROCESSES" ]] && break
 		sleep 0.1
 	done
 	if [[ -n "${TEST_TMP:-}" ]]; then
@@ -379,9 +386,9 @@ common_teardown() {
 	fi
 
 	# Last resort: kill processes that still carry our tag (only ours: tagged with $ID).
-	local leftover
-	leftover=$(tagged_processes | awk '{ print $1 }')
-	for pid in $leftover; do kill -KILL "$pid" 2>/dev/null || true; done
+	for pid in $(awk '{ print $1 }' <<<"$LEAKED_PROCESSES"); do
+		kill -KILL "$pid" 2>/dev/null || true
+	done
 
 	for c in "${HOST_MOUNTS[@]}"; do
 		umount -l "$c" 2>/dev/null || true

@@ -17,8 +17,8 @@ teardown() {
 	# These host paths must never be touched; if a runtime did, clean up what it made
 	# (they are named after this test's id, so they are ours).
 	local p
-	for p in "$ESCAPE_DIR" "$ESCAPE_TARGET"; do
-		[[ -n "$p" ]] || continue
+	for p in "${ESCAPE_DIR:-}" "${ESCAPE_TARGET:-}"; do
+		[[ -n "$p" && -n "${ID:-}" && "$p" == *"$ID" ]] || continue
 		while grep -q " $p[/ ]" /proc/self/mountinfo; do
 			umount -l "$(awk -v p="$p" '$5 ~ "^" p { print $5; exit }' /proc/self/mountinfo)" || break
 		done
@@ -36,6 +36,8 @@ expect_create_failure() {
 	assert_failure
 	[[ -n "$stderr" ]] || fail "no error message on stderr (stdout: $output)"
 	assert_names_field "$stderr" "$field"
+	# HUSK_BATS_VERBOSE=1 shows each error, to judge how clear it reads.
+	[[ -z "${HUSK_BATS_VERBOSE:-}" ]] || echo "# $stderr" >&3
 	# No half-made container left for teardown to clean: check before anything deletes it.
 	assert_nothing_left
 	run rt state "$ID"
@@ -127,13 +129,14 @@ mount_count() { jq '.mounts | length' "$BUNDLE/config.json"; }
 	add_mount "/../../tmp/escape-$ID" tmpfs tmpfs '["size=64k"]'
 	set_cmd 'grep escape- /proc/self/mountinfo'
 	rtd run --bundle "$BUNDLE" "$ID"
+	[[ -z "${HUSK_BATS_VERBOSE:-}" ]] || echo "# status $status: $stderr" >&3
 	if [[ "$status" == 0 ]]; then
 		# Resolved inside the rootfs, like a chroot would.
 		assert_contains "$output" " /tmp/escape-$ID "
 		[[ -d "$ROOTFS/tmp/escape-$ID" ]] || fail "mount point not inside the rootfs"
 	else
 		[[ -n "$stderr" ]] || fail "no error message on stderr"
-		assert_names_field "$stderr" "mounts[$n].destination"
+		assert_names_field "$stderr" "mounts[$n]"
 	fi
 	[[ ! -e "$ESCAPE_DIR" ]] || fail "the runtime created $ESCAPE_DIR on the host"
 	run grep " $ESCAPE_DIR " /proc/self/mountinfo
@@ -150,15 +153,35 @@ mount_count() { jq '.mounts | length' "$BUNDLE/config.json"; }
 	add_mount /evil/x tmpfs tmpfs '["size=64k"]'
 	set_cmd 'grep " /.*/x " /proc/self/mountinfo'
 	rtd run --bundle "$BUNDLE" "$ID"
+	[[ -z "${HUSK_BATS_VERBOSE:-}" ]] || echo "# status $status: $stderr" >&3
 	if [[ "$status" == 0 ]]; then
 		# The symlink was followed inside the rootfs: ROOTFS/tmp/husk-escape-target-ID/x.
 		[[ -d "$ROOTFS$ESCAPE_TARGET/x" ]] || fail "mount point not created inside the rootfs"
 	else
 		[[ -n "$stderr" ]] || fail "no error message on stderr"
-		assert_names_field "$stderr" "mounts[$n].destination"
+		assert_names_field "$stderr" "mounts[$n]"
+		assert_names_field "$stderr" "/evil/x"
 	fi
 	[[ ! -e "$ESCAPE_TARGET" ]] || fail "the runtime created $ESCAPE_TARGET on the host"
 	run grep "$ESCAPE_TARGET" /proc/self/mountinfo
+	assert_failure
+	run rt delete --force "$ID"
+	assert_nothing_left
+}
+
+@test "hostile: mount destination through a symlink to an existing host dir" {
+	writable_rootfs
+	local hostdir=$TEST_TMP/host-target
+	mkdir -p "$hostdir"
+	ln -s "$hostdir" "$ROOTFS/evil"
+	add_mount /evil/x tmpfs tmpfs '["size=64k"]'
+	add_mount /evil/y bind "$OUT" '["bind","rw"]'
+	set_args true
+	rtd run --bundle "$BUNDLE" "$ID"
+	[[ -z "${HUSK_BATS_VERBOSE:-}" ]] || echo "# status $status: $stderr" >&3
+	[[ "$status" == 0 || -n "$stderr" ]] || fail "failed without a message"
+	assert_equal "$(ls -A "$hostdir")" "" "host dir behind the symlink"
+	run grep "$hostdir" /proc/self/mountinfo
 	assert_failure
 	run rt delete --force "$ID"
 	assert_nothing_left
@@ -171,9 +194,42 @@ mount_count() { jq '.mounts | length' "$BUNDLE/config.json"; }
 	add_mount /a/link/y bind "$OUT" '["bind","rw"]'
 	set_args true
 	rtd run --bundle "$BUNDLE" "$ID"
+	[[ -z "${HUSK_BATS_VERBOSE:-}" ]] || echo "# status $status: $stderr" >&3
 	[[ "$status" == 0 || -n "$stderr" ]] || fail "failed without a message"
 	[[ ! -e "$ESCAPE_TARGET" ]] || fail "the runtime created $ESCAPE_TARGET on the host"
 	run rt delete --force "$ID"
+	assert_nothing_left
+}
+
+@test "hostile: /proc in the rootfs is a symlink to a host path" {
+	writable_rootfs
+	rm -rf "$ROOTFS/proc"
+	ln -s "$ESCAPE_TARGET" "$ROOTFS/proc"
+	set_args true
+	rtd run --bundle "$BUNDLE" "$ID"
+	[[ -z "${HUSK_BATS_VERBOSE:-}" ]] || echo "# status $status: $stderr" >&3
+	[[ "$status" == 0 || -n "$stderr" ]] || fail "failed without a message"
+	[[ ! -e "$ESCAPE_TARGET" ]] || fail "the runtime created $ESCAPE_TARGET on the host"
+	run grep " $ESCAPE_TARGET" /proc/self/mountinfo
+	assert_failure
+	run rt delete --force "$ID"
+	assert_nothing_left
+}
+
+@test "hostile: process.cwd /proc/self/fd/N does not reach a host directory" {
+	# The CVE-2024-21626 pattern: a runtime fd left open into the host, used as cwd.
+	local fd out
+	for fd in 3 4 5 6 7 8; do
+		update_config '.process.cwd = $c' --arg c "/proc/self/fd/$fd"
+		set_cmd 'pwd; cat ../../../../../etc/hostname 2>/dev/null; readlink /proc/self/cwd'
+		rtd run --bundle "$BUNDLE" "$ID"
+		[[ -z "${HUSK_BATS_VERBOSE:-}" ]] || echo "# fd $fd status $status: $output $stderr" >&3
+		if [[ "$status" == 0 ]]; then
+			assert_not_contains "$output" "(unreachable)"
+			assert_not_contains "$output" "$(hostname)"
+		fi
+		rt delete --force "$ID" >/dev/null 2>&1 || true
+	done
 	assert_nothing_left
 }
 
@@ -272,4 +328,29 @@ mount_count() { jq '.mounts | length' "$BUNDLE/config.json"; }
 	host_before=$(hostname)
 	expect_create_failure hostname
 	assert_equal "$(hostname)" "$host_before" "host hostname"
+}
+
+# Failures that can only show up late, once the container is half made (cgroup, namespaces,
+# mounts): everything made so far must be undone.
+
+@test "late failure: sysctl that does not exist" {
+	update_config '.linux.sysctl = {"net.ipv4.husk_no_such_sysctl": "1"}'
+	expect_create_failure "net.ipv4.husk_no_such_sysctl"
+}
+
+@test "late failure: RLIMIT_NOFILE above fs.nr_open" {
+	local over
+	over=$(($(cat /proc/sys/fs/nr_open) + 1))
+	update_config '.process.rlimits = [{type: "RLIMIT_NOFILE", soft: $v, hard: $v}]' --argjson v "$over"
+	expect_create_failure "RLIMIT_NOFILE"
+}
+
+@test "late failure: --pid-file in a directory that does not exist" {
+	set_args sleep 1000
+	rtd create --bundle "$BUNDLE" --pid-file "$TEST_TMP/no-such-dir/pid" "$ID"
+	[[ -z "${HUSK_BATS_VERBOSE:-}" ]] || echo "# status $status: $stderr" >&3
+	assert_failure
+	[[ -n "$stderr" ]] || fail "no error message on stderr"
+	assert_names_field "$stderr" "$TEST_TMP/no-such-dir/pid"
+	assert_nothing_left
 }

@@ -91,7 +91,7 @@ run_ct() {
 
 @test "readonly paths are not writable: /proc/sys and a configured path" {
 	bind_out
-	update_config '.linux.readonlyPaths += ["/out"]'
+	update_config '.linux.readonlyPaths += ["/out", "/proc/husk-does-not-exist"]'
 	set_cmd 'echo husk-test > /proc/sys/kernel/domainname; echo "rc=$?"; touch /out/x; echo "rc2=$?"; grep -E " /proc/(sys|sysrq-trigger|irq) " /proc/self/mountinfo'
 	run_ct
 	assert_contains "$output" "rc=1"

@@ -82,6 +82,14 @@ wait_for_go_cmd() {
 	assert_equal "$(jq -r '.annotations.other' <<<"$output")" "x y" "annotation"
 }
 
+@test "a --root directory that does not exist yet is created" {
+	set_args true
+	ROOT=$TEST_TMP/new/nested/root
+	run --separate-stderr rt run --bundle "$BUNDLE" "$ID"
+	assert_success
+	[[ -d "$ROOT" ]] || fail "--root $ROOT not created"
+}
+
 @test "state of an unknown container fails with a message on stderr" {
 	run --separate-stderr rt state "nonexistent-$ID"
 	assert_failure
@@ -157,6 +165,32 @@ wait_for_go_cmd() {
 	run rt start "$ID"
 	assert_success
 	wait_for_status running
+}
+
+@test "two concurrent creates of one id: exactly one wins" {
+	set_args sleep 1000
+	local a b rc_a=0 rc_b=0
+	rt create --bundle "$BUNDLE" "$ID" </dev/null >"$TEST_TMP/a.out" 2>&1 &
+	a=$!
+	rt create --bundle "$BUNDLE" "$ID" </dev/null >"$TEST_TMP/b.out" 2>&1 &
+	b=$!
+	BG_PIDS+=("$a" "$b")
+	wait "$a" || rc_a=$?
+	wait "$b" || rc_b=$?
+	BG_PIDS=()
+	if [[ "$rc_a" == 0 && "$rc_b" == 0 ]]; then
+		fail "both creates succeeded: $(cat "$TEST_TMP/a.out" "$TEST_TMP/b.out")"
+	fi
+	if [[ "$rc_a" != 0 && "$rc_b" != 0 ]]; then
+		fail "both creates failed: $(cat "$TEST_TMP/a.out" "$TEST_TMP/b.out")"
+	fi
+	assert_equal "$(state_field status)" created "status of the winner"
+	# Exactly one container process for this id.
+	local procs
+	procs=$(tagged_processes | wc -l)
+	assert_equal "$procs" 1 "container processes"
+	run rt delete --force "$ID"
+	assert_success
 }
 
 @test "list shows containers as a table, as json and quiet" {
@@ -250,6 +284,38 @@ wait_for_go_cmd() {
 	done
 }
 
+@test "a container whose process is killed from the host becomes stopped and deletes cleanly" {
+	set_args sleep 1000
+	rtd create --bundle "$BUNDLE" "$ID"
+	assert_success
+	run rt start "$ID"
+	assert_success
+	wait_for_status running
+	local pid
+	pid=$(state_field pid)
+	kill -KILL "$pid" # our own container's process
+	wait_pid_gone "$pid"
+	wait_for_status stopped
+	run rt delete "$ID"
+	assert_success
+	assert_nothing_left
+}
+
+@test "kill with an unknown signal fails and the container keeps running" {
+	set_args sleep 1000
+	rtd create --bundle "$BUNDLE" "$ID"
+	assert_success
+	run rt start "$ID"
+	assert_success
+	wait_for_status running
+	run --separate-stderr rt kill "$ID" SIGBOGUS
+	assert_failure
+	[[ -n "$stderr" ]] || fail "no error on stderr"
+	run --separate-stderr rt kill "$ID" 99999
+	assert_failure
+	assert_equal "$(state_field status)" running
+}
+
 @test "kill of a created container, then start fails" {
 	set_args sleep 1000
 	rtd create --bundle "$BUNDLE" "$ID"
@@ -304,6 +370,14 @@ wait_for_go_cmd() {
 	assert_success
 	assert_equal "$output" "got:hello" "stdout"
 	assert_contains "$stderr" to-stderr
+}
+
+@test "run passes large output through unchanged" {
+	set_cmd 'seq 1 200000'
+	run --separate-stderr rt run --bundle "$BUNDLE" "$ID"
+	assert_success
+	assert_equal "$(wc -l <<<"$output")" 200000 "lines"
+	assert_equal "$(tail -n1 <<<"$output")" 200000 "last line"
 }
 
 @test "run exits 128+N when the process is killed by signal N (KILL -> 137)" {

@@ -94,6 +94,14 @@ run_ct() {
 	assert_contains "$output" refused
 }
 
+@test "process.oomScoreAdj is applied" {
+	update_config '.process.oomScoreAdj = 500'
+	set_cmd 'cat /proc/self/oom_score_adj'
+	run_ct
+	assert_success
+	assert_equal "$output" 500
+}
+
 @test "env: process.env is the whole environment" {
 	update_config '.process.env = ["PATH=/bin:/usr/bin", "FOO=bar", "SPACED=a b  c", "EMPTY=", "EQ=x=y", $tag]' \
 		--arg tag "HUSK_TEST_TAG=$ID"
