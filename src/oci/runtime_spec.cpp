@@ -236,6 +236,8 @@ Status parse_root(const Node& document, Root& root) {
     return {};
 }
 
+Status parse_id_mappings(const Node& node, std::vector<IdMapping>& out);
+
 Status parse_mounts(const Node& node, std::vector<Mount>& out) {
     auto elements = node.elements();
     if (!elements) return fail(elements.error());
@@ -251,11 +253,13 @@ Status parse_mounts(const Node& node, std::vector<Mount>& out) {
         HUSK_TRY(read_field(element, "type", mount.type));
         HUSK_TRY(read_field(element, "source", mount.source));
         HUSK_TRY(read_field(element, "options", mount.options));
-        for (const char* key : {"uidMappings", "gidMappings"}) {
-            auto mappings = element.get(key);
-            if (mappings && !mappings->value().empty())
-                return mappings->fail("idmapped mounts are not supported by husk-runtime yet");
-        }
+        if (auto uids = element.get("uidMappings"))
+            HUSK_TRY(parse_id_mappings(*uids, mount.uid_mappings));
+        if (auto gids = element.get("gidMappings"))
+            HUSK_TRY(parse_id_mappings(*gids, mount.gid_mappings));
+        // One user namespace carries both maps: half of one cannot be built.
+        if (mount.uid_mappings.empty() != mount.gid_mappings.empty())
+            return element.fail("uidMappings and gidMappings must be set together");
         out.push_back(std::move(mount));
     }
     return {};

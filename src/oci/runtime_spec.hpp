@@ -59,11 +59,17 @@ struct Root {
     bool readonly = false;
 };
 
+struct IdMapping {
+    uint32_t container_id = 0, host_id = 0, size = 0;
+};
+
 struct Mount {
     std::string destination;
     std::string type;    // "" means bind when options say bind/rbind
     std::string source;
     std::vector<std::string> options;  // as written; decoded by the runtime's mount plan
+    // An idmapped bind: ids on the source as the container sees them ("idmap"/"ridmap").
+    std::vector<IdMapping> uid_mappings, gid_mappings;
 };
 
 enum class NamespaceType { pid, network, mount, ipc, uts, user, cgroup, time };
@@ -71,10 +77,6 @@ enum class NamespaceType { pid, network, mount, ipc, uts, user, cgroup, time };
 struct Namespace {
     NamespaceType type;
     std::string path;  // empty: create a new one
-};
-
-struct IdMapping {
-    uint32_t container_id = 0, host_id = 0, size = 0;
 };
 
 struct Device {

@@ -25,6 +25,7 @@
 #include "common/scope_exit.hpp"
 #include "oci/runtime_spec.hpp"
 #include "runtime/capabilities.hpp"
+#include "runtime/idmap.hpp"
 #include "runtime/init.hpp"
 #include "runtime/lsm.hpp"
 #include "runtime/mount_plan.hpp"
@@ -192,6 +193,8 @@ Result<pid_t> Runtime::spawn(const CreateOptions& options, bool keep_child) {
     if (!mounts) return fail(mounts.error());
     HUSK_TRY(check_lsm_support(spec, detect_lsms()));
     add_mount_label(*mounts, spec.linux.mount_label);
+    auto idmapped_trees = prepare_idmapped_mounts(*mounts);
+    if (!idmapped_trees) return fail(idmapped_trees.error());
     if (spec.process.capabilities) {
         for (const auto& name : drop_unavailable(*spec.process.capabilities))
             log::warn("process.capabilities: {} is not available to husk-runtime on this host "

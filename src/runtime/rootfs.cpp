@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "common/safe_path.hpp"
+#include "runtime/idmap.hpp"
 
 namespace husk::runtime {
 namespace {
@@ -131,6 +132,8 @@ Status mount_at(int root_fd, const MountStep& step, const std::string& target,
                 const RootfsPlan& plan) {
     if (step.is_cgroup) {
         HUSK_TRY(mount_cgroup_tree(root_fd, step, target, plan.cgroup_dirs));
+    } else if (step.tree_fd >= 0) {
+        HUSK_TRY(attach_idmapped_tree(step, target));
     } else if (step.bind) {
         HUSK_TRY(do_mount(step.source, target, nullptr,
                           MS_BIND | (step.recursive ? MS_REC : 0), "", step.destination));

@@ -93,3 +93,48 @@ userns_rootfs() {
 	assert_failure
 	assert_names_field "$stderr" "linux.uidMappings"
 }
+
+@test "idmap with the container's own maps: host-root files are the container root's, both ways" {
+	userns_rootfs
+	mkdir -p "$TEST_TMP/shared"
+	echo hello >"$TEST_TMP/shared/file" # owned by the host's root
+	add_mount /idmapped bind "$TEST_TMP/shared" '["rbind","idmap"]'
+	add_mount /plain bind "$TEST_TMP/shared" '["rbind"]'
+	set_cmd 'stat -c "idmapped %u:%g" /idmapped/file; stat -c "plain %u:%g" /plain/file
+		echo new > /idmapped/new && echo wrote; echo x >> /plain/file 2>/dev/null || echo plain-refused'
+	run_ct
+	assert_success
+	assert_contains "$output" "idmapped 0:0"
+	assert_contains "$output" "plain 65534:65534"
+	assert_contains "$output" wrote
+	assert_contains "$output" plain-refused
+	assert_equal "$(stat -c %u:%g "$TEST_TMP/shared/new")" 0:0 "owner on the host of a file written through the idmapped mount"
+	assert_equal "$(cat "$TEST_TMP/shared/file")" hello
+}
+
+@test "idmap with mounts[].uidMappings/gidMappings: a host uid becomes the container's root" {
+	userns_rootfs
+	mkdir -p "$TEST_TMP/owned"
+	echo data >"$TEST_TMP/owned/file"
+	chown -R 1000:1000 "$TEST_TMP/owned"
+	# On-disk 1000 is shown as host 100000, which is root in the container.
+	update_config '.mounts += [{destination: "/owned", type: "bind", source: $s, options: ["rbind", "ridmap"],
+		uidMappings: [{containerID: 1000, hostID: 100000, size: 1}],
+		gidMappings: [{containerID: 1000, hostID: 100000, size: 1}]}]' --arg s "$TEST_TMP/owned"
+	set_cmd 'stat -c "%u:%g" /owned/file; touch /owned/made && echo wrote'
+	run_ct
+	assert_success
+	assert_contains "$output" "0:0"
+	assert_contains "$output" wrote
+	assert_equal "$(stat -c %u:%g "$TEST_TMP/owned/made")" 1000:1000 "owner on the host"
+}
+
+@test "idmap is refused on a non-bind mount and without maps to take" {
+	userns_rootfs
+	add_mount /t tmpfs tmpfs '["idmap"]'
+	set_args true
+	run_ct
+	assert_failure
+	assert_names_field "$stderr" "mounts["
+	assert_names_field "$stderr" "idmapped mounts must be binds"
+}

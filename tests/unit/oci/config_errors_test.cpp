@@ -187,10 +187,10 @@ const ErrorCase kErrorCases[] = {
      "mounts[0].options: expected an array"},
     {"mount_uid_mappings",
      R"({"mounts": [{"destination": "/a", "uidMappings": [{"containerID": 0, "hostID": 1000, "size": 1}]}]})",
-     "mounts[0].uidMappings: idmapped mounts are not supported by husk-runtime yet"},
+     "mounts[0]: uidMappings and gidMappings must be set together"},
     {"mount_gid_mappings",
      R"({"mounts": [{"destination": "/a", "gidMappings": [{"containerID": 0, "hostID": 1000, "size": 1}]}]})",
-     "mounts[0].gidMappings: idmapped mounts are not supported by husk-runtime yet"},
+     "mounts[0]: uidMappings and gidMappings must be set together"},
     {"mounts_without_mount_ns", namespaces(R"([{"type": "uts"}])"),
      "mounts: requires a mount namespace"},
     // namespaces
