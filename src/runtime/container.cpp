@@ -271,6 +271,14 @@ Result<pid_t> Runtime::spawn(const CreateOptions& options, bool keep_child) {
             if (::setns(fd.get(), CLONE_NEWPID) != 0) return fail_errno("join the pid namespace");
             continue;
         }
+        if (new_user && type != oci::NamespaceType::user) {
+            // From inside its new user namespace the init holds no capability over a
+            // namespace the host's owns: join it here, before the clone, so the init starts in
+            // it (runc joins first and unshares the user namespace after, to the same end).
+            if (::setns(fd.get(), oci::namespace_clone_flag(type)) != 0)
+                return fail_errno("join the {} namespace", oci::namespace_type_name(type));
+            continue;
+        }
         init.join.emplace_back(type, fd.get());
     }
     for (const auto& ns : spec.linux.namespaces) {

@@ -138,3 +138,17 @@ userns_rootfs() {
 	assert_names_field "$stderr" "mounts["
 	assert_names_field "$stderr" "idmapped mounts must be binds"
 }
+
+@test "a new user namespace can be combined with joining a host-owned network namespace by path" {
+	userns_rootfs
+	make_netns
+	update_config '.linux.namespaces |= map(if .type == "network" then .path = $p else . end)' \
+		--arg p "/run/netns/$HOST_NETNS"
+	set_cmd 'readlink /proc/self/ns/net; cat /proc/self/uid_map'
+	run_ct
+	assert_success
+	local want
+	want=$(ip netns exec "$HOST_NETNS" readlink /proc/self/ns/net)
+	assert_contains "$output" "$want"
+	assert_match "$(sed -n 2p <<<"$output")" '^ *0 +100000 +65536$'
+}
