@@ -466,8 +466,7 @@ Status parse_linux(const Node& document, Linux& linux_config) {
         if (first.empty()) return resources->fail("not supported by husk-runtime yet");
         return resources->fail("not supported by husk-runtime yet ({} is set)", quote(first));
     }
-    for (const char* key : {"intelRdt", "memoryPolicy"})
-        HUSK_TRY(reject_unsupported(*node, key));
+    for (const char* key : {"intelRdt", "memoryPolicy"}) HUSK_TRY(reject_unsupported(*node, key));
     // Here the keys are the settings: {"eth0": {}} asks to move eth0 into the container.
     if (auto devices = node->get("netDevices"); devices && !devices->value().empty())
         return devices->fail("not supported by husk-runtime yet");

@@ -43,19 +43,22 @@ struct OpInfo {
 };
 
 constexpr OpInfo kOps[] = {
-    {"SCMP_CMP_NE", SeccompOp::ne}, {"SCMP_CMP_LT", SeccompOp::lt},
-    {"SCMP_CMP_LE", SeccompOp::le}, {"SCMP_CMP_EQ", SeccompOp::eq},
-    {"SCMP_CMP_GE", SeccompOp::ge}, {"SCMP_CMP_GT", SeccompOp::gt},
+    {"SCMP_CMP_NE", SeccompOp::ne},
+    {"SCMP_CMP_LT", SeccompOp::lt},
+    {"SCMP_CMP_LE", SeccompOp::le},
+    {"SCMP_CMP_EQ", SeccompOp::eq},
+    {"SCMP_CMP_GE", SeccompOp::ge},
+    {"SCMP_CMP_GT", SeccompOp::gt},
     {"SCMP_CMP_MASKED_EQ", SeccompOp::masked_eq},
 };
 
 constexpr std::string_view kArchitectures[] = {
-    "SCMP_ARCH_X86",      "SCMP_ARCH_X86_64",    "SCMP_ARCH_X32",       "SCMP_ARCH_ARM",
-    "SCMP_ARCH_AARCH64",  "SCMP_ARCH_MIPS",      "SCMP_ARCH_MIPS64",    "SCMP_ARCH_MIPS64N32",
-    "SCMP_ARCH_MIPSEL",   "SCMP_ARCH_MIPSEL64",  "SCMP_ARCH_MIPSEL64N32", "SCMP_ARCH_PPC",
-    "SCMP_ARCH_PPC64",    "SCMP_ARCH_PPC64LE",   "SCMP_ARCH_S390",      "SCMP_ARCH_S390X",
-    "SCMP_ARCH_PARISC",   "SCMP_ARCH_PARISC64",  "SCMP_ARCH_RISCV64",   "SCMP_ARCH_LOONGARCH64",
-    "SCMP_ARCH_M68K",     "SCMP_ARCH_SH",        "SCMP_ARCH_SHEB",
+    "SCMP_ARCH_X86",     "SCMP_ARCH_X86_64",   "SCMP_ARCH_X32",         "SCMP_ARCH_ARM",
+    "SCMP_ARCH_AARCH64", "SCMP_ARCH_MIPS",     "SCMP_ARCH_MIPS64",      "SCMP_ARCH_MIPS64N32",
+    "SCMP_ARCH_MIPSEL",  "SCMP_ARCH_MIPSEL64", "SCMP_ARCH_MIPSEL64N32", "SCMP_ARCH_PPC",
+    "SCMP_ARCH_PPC64",   "SCMP_ARCH_PPC64LE",  "SCMP_ARCH_S390",        "SCMP_ARCH_S390X",
+    "SCMP_ARCH_PARISC",  "SCMP_ARCH_PARISC64", "SCMP_ARCH_RISCV64",     "SCMP_ARCH_LOONGARCH64",
+    "SCMP_ARCH_M68K",    "SCMP_ARCH_SH",       "SCMP_ARCH_SHEB",
 };
 
 constexpr std::string_view kFlags[] = {
@@ -198,8 +201,8 @@ Status parse_seccomp(const Node& node, Seccomp& out) {
     HUSK_TRY(parse_errno_ret(node, "defaultErrnoRet", out.default_action, out.default_errno_ret));
     HUSK_TRY(parse_name_list(node, "architectures", out.architectures, std::begin(kArchitectures),
                              std::end(kArchitectures), "architecture"));
-    HUSK_TRY(parse_name_list(node, "flags", out.flags, std::begin(kFlags), std::end(kFlags),
-                             "flag"));
+    HUSK_TRY(
+        parse_name_list(node, "flags", out.flags, std::begin(kFlags), std::end(kFlags), "flag"));
     HUSK_TRY(read_field(node, "listenerPath", out.listener_path));
     HUSK_TRY(read_field(node, "listenerMetadata", out.listener_metadata));
     if (auto rules = node.get("syscalls")) HUSK_TRY(parse_rules(*rules, out.syscalls));

@@ -320,7 +320,8 @@ Result<pid_t> Runtime::spawn(const CreateOptions& options, bool keep_child) {
         std::string proc = "/proc/" + std::to_string(pid);
         // Without CAP_SETGID over the parent namespace (rootless) the kernel takes a gid_map
         // only once setgroups is denied for good; as root, the init may still set its groups.
-        if (::geteuid() != 0) HUSK_TRY_CTX(write_file(proc + "/setgroups", "deny"), "linux.gidMappings");
+        if (::geteuid() != 0)
+            HUSK_TRY_CTX(write_file(proc + "/setgroups", "deny"), "linux.gidMappings");
         HUSK_TRY_CTX(write_file(proc + "/uid_map", id_map_text(spec.linux.uid_mappings)),
                      "linux.uidMappings");
         HUSK_TRY_CTX(write_file(proc + "/gid_map", id_map_text(spec.linux.gid_mappings)),

@@ -64,17 +64,18 @@ Result<std::vector<UniqueFd>> prepare_idmapped_mounts(std::vector<MountStep>& st
         if (!userns) return fail(userns.error().wrap("mounts[{}] idmap", step.index));
         unsigned tree_flags = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC;
         if (step.recursive) tree_flags |= AT_RECURSIVE;
-        UniqueFd tree(static_cast<int>(
-            ::syscall(SYS_open_tree, AT_FDCWD, step.source.c_str(), tree_flags)));
+        UniqueFd tree(
+            static_cast<int>(::syscall(SYS_open_tree, AT_FDCWD, step.source.c_str(), tree_flags)));
         if (!tree) return fail_errno("mounts[{}].source {}: open_tree", step.index, step.source);
-        struct mount_attr attr{};
+        struct mount_attr attr {};
         attr.attr_set = MOUNT_ATTR_IDMAP;
         attr.userns_fd = static_cast<uint64_t>(userns->get());
         unsigned setattr_flags = AT_EMPTY_PATH | (step.idmap_recursive ? AT_RECURSIVE : 0);
         if (::mount_setattr(tree.get(), "", setattr_flags, &attr, sizeof attr) != 0)
-            return fail_errno("mounts[{}] {}: idmap {} (the filesystem must support idmapped "
-                              "mounts)",
-                              step.index, step.destination, step.source);
+            return fail_errno(
+                "mounts[{}] {}: idmap {} (the filesystem must support idmapped "
+                "mounts)",
+                step.index, step.destination, step.source);
         step.tree_fd = tree.get();
         owners.push_back(std::move(tree));
     }

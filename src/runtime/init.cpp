@@ -102,9 +102,10 @@ Status setup(const InitArgs& args, UniqueFd& listener) {
     if (auto st = prepare_rootfs(args.rootfs); !st) {
         Error err = st.error().wrap("prepare rootfs {}", args.rootfs.rootfs);
         if (err.errnum() == EACCES && args.rootfs.user_namespace)
-            err = err.wrap("the container's root is the host uid linux.uidMappings maps 0 to: it "
-                           "must be able to search every directory up to the rootfs and its "
-                           "bind sources");
+            err = err.wrap(
+                "the container's root is the host uid linux.uidMappings maps 0 to: it "
+                "must be able to search every directory up to the rootfs and its "
+                "bind sources");
         return fail(err);
     }
     HUSK_TRY(enter_rootfs(args.rootfs.rootfs));

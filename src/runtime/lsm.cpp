@@ -35,20 +35,23 @@ LsmSupport detect_lsms(const std::string& root) {
     auto enabled = read_file(root + "/sys/module/apparmor/parameters/enabled");
     out.apparmor = enabled && enabled->starts_with("Y");
     out.selinux = path_exists(root + "/sys/fs/selinux/enforce");
-    out.evidence = "securityfs is not mounted at /sys/kernel/security; "
-                   "/sys/module/apparmor and /sys/fs/selinux tell";
+    out.evidence =
+        "securityfs is not mounted at /sys/kernel/security; "
+        "/sys/module/apparmor and /sys/fs/selinux tell";
     return out;
 }
 
 Status check_lsm_support(const oci::Spec& spec, const LsmSupport& lsms) {
     if (!spec.process.apparmor_profile.empty() && !lsms.apparmor)
-        return fail_invalid("process.apparmorProfile {:?}: AppArmor is not enabled in this "
-                            "kernel ({})",
-                            spec.process.apparmor_profile, lsms.evidence);
+        return fail_invalid(
+            "process.apparmorProfile {:?}: AppArmor is not enabled in this "
+            "kernel ({})",
+            spec.process.apparmor_profile, lsms.evidence);
     if (!spec.process.selinux_label.empty() && !lsms.selinux)
-        return fail_invalid("process.selinuxLabel {:?}: SELinux is not enabled in this kernel "
-                            "({})",
-                            spec.process.selinux_label, lsms.evidence);
+        return fail_invalid(
+            "process.selinuxLabel {:?}: SELinux is not enabled in this kernel "
+            "({})",
+            spec.process.selinux_label, lsms.evidence);
     if (!spec.linux.mount_label.empty() && !lsms.selinux)
         return fail_invalid("linux.mountLabel {:?}: SELinux is not enabled in this kernel ({})",
                             spec.linux.mount_label, lsms.evidence);

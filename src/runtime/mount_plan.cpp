@@ -149,9 +149,10 @@ Result<std::vector<MountStep>> plan_mounts(const oci::Spec& spec, const std::str
                                     step.fstype);
             const oci::Namespace* user = spec.find_namespace(oci::NamespaceType::user);
             if (step.uid_mappings.empty() && (user == nullptr || !user->path.empty()))
-                return fail_invalid("mounts[{}]: idmap without uidMappings/gidMappings takes the "
-                                    "container's maps, which needs a new user namespace",
-                                    i);
+                return fail_invalid(
+                    "mounts[{}]: idmap without uidMappings/gidMappings takes the "
+                    "container's maps, which needs a new user namespace",
+                    i);
             if (step.uid_mappings.empty()) {
                 step.uid_mappings = spec.linux.uid_mappings;
                 step.gid_mappings = spec.linux.gid_mappings;

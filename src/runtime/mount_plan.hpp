@@ -29,7 +29,7 @@ struct MountStep {
     bool idmap = false;
     bool idmap_recursive = false;
     std::vector<oci::IdMapping> uid_mappings, gid_mappings;  // empty: the container's own
-    int tree_fd = -1;          // the prepared tree, inherited by the init
+    int tree_fd = -1;  // the prepared tree, inherited by the init
 
     // A bind with flags beyond MS_BIND needs a remount to apply them.
     bool needs_remount() const;

@@ -314,11 +314,12 @@ Status enter_rootfs(const std::string& rootfs) {
 Result<std::string> null_device_source(UniqueFd& holder) {
     holder.reset(::open("/dev/null", O_PATH | O_NOFOLLOW | O_CLOEXEC));
     if (!holder) return fail_errno("open /dev/null in the container to mask with");
-    struct stat st{};
+    struct stat st {};
     if (::fstat(holder.get(), &st) != 0) return fail_errno("stat /dev/null");
     if (!S_ISCHR(st.st_mode) || st.st_rdev != makedev(1, 3))
-        return fail_invalid("/dev/null in the container is not the null device (1:3); refusing "
-                            "to mask with it");
+        return fail_invalid(
+            "/dev/null in the container is not the null device (1:3); refusing "
+            "to mask with it");
     // Mount the object we checked, not whatever the name points to by now.
     std::string via_fd = fd_path(holder.get());
     if (::access(via_fd.c_str(), F_OK) == 0) return via_fd;

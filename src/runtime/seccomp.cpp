@@ -86,28 +86,43 @@ constexpr FlagInfo kFlags[] = {
 
 uint32_t action_value(SeccompAction action, std::optional<uint32_t> errno_ret) {
     switch (action) {
-        case SeccompAction::kill_process: return SCMP_ACT_KILL_PROCESS;
-        case SeccompAction::kill_thread: return SCMP_ACT_KILL_THREAD;
-        case SeccompAction::trap: return SCMP_ACT_TRAP;
+        case SeccompAction::kill_process:
+            return SCMP_ACT_KILL_PROCESS;
+        case SeccompAction::kill_thread:
+            return SCMP_ACT_KILL_THREAD;
+        case SeccompAction::trap:
+            return SCMP_ACT_TRAP;
         // EPERM when unset, as runc does for both.
-        case SeccompAction::errno_ret: return SCMP_ACT_ERRNO(errno_ret.value_or(EPERM));
-        case SeccompAction::trace: return SCMP_ACT_TRACE(errno_ret.value_or(EPERM));
-        case SeccompAction::allow: return SCMP_ACT_ALLOW;
-        case SeccompAction::log: return SCMP_ACT_LOG;
-        case SeccompAction::notify: return SCMP_ACT_NOTIFY;
+        case SeccompAction::errno_ret:
+            return SCMP_ACT_ERRNO(errno_ret.value_or(EPERM));
+        case SeccompAction::trace:
+            return SCMP_ACT_TRACE(errno_ret.value_or(EPERM));
+        case SeccompAction::allow:
+            return SCMP_ACT_ALLOW;
+        case SeccompAction::log:
+            return SCMP_ACT_LOG;
+        case SeccompAction::notify:
+            return SCMP_ACT_NOTIFY;
     }
     return SCMP_ACT_KILL_PROCESS;
 }
 
 scmp_compare compare_op(SeccompOp op) {
     switch (op) {
-        case SeccompOp::ne: return SCMP_CMP_NE;
-        case SeccompOp::lt: return SCMP_CMP_LT;
-        case SeccompOp::le: return SCMP_CMP_LE;
-        case SeccompOp::eq: return SCMP_CMP_EQ;
-        case SeccompOp::ge: return SCMP_CMP_GE;
-        case SeccompOp::gt: return SCMP_CMP_GT;
-        case SeccompOp::masked_eq: return SCMP_CMP_MASKED_EQ;
+        case SeccompOp::ne:
+            return SCMP_CMP_NE;
+        case SeccompOp::lt:
+            return SCMP_CMP_LT;
+        case SeccompOp::le:
+            return SCMP_CMP_LE;
+        case SeccompOp::eq:
+            return SCMP_CMP_EQ;
+        case SeccompOp::ge:
+            return SCMP_CMP_GE;
+        case SeccompOp::gt:
+            return SCMP_CMP_GT;
+        case SeccompOp::masked_eq:
+            return SCMP_CMP_MASKED_EQ;
     }
     return SCMP_CMP_EQ;
 }
@@ -183,8 +198,9 @@ Result<unsigned int> load_flags(const oci::Seccomp& profile) {
     } else if (flags & SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV) {
         // It only changes how a listener's target waits: without one it means nothing, and
         // the kernel rejects it.
-        log::debug("linux.seccomp.flags: SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV ignored: no "
-                   "SCMP_ACT_NOTIFY rule");
+        log::debug(
+            "linux.seccomp.flags: SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV ignored: no "
+            "SCMP_ACT_NOTIFY rule");
         flags &= ~static_cast<unsigned int>(SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV);
     }
     return flags;
@@ -213,7 +229,7 @@ std::string seccomp_cache_key(const oci::Seccomp& profile) {
     std::string text = "husk seccomp bpf v1\n";
     const scmp_version* version = seccomp_version();
     text += fmt::format("libseccomp {}.{}.{}\n", version->major, version->minor, version->micro);
-    struct utsname uts{};
+    struct utsname uts {};
     if (::uname(&uts) == 0) text += fmt::format("{} {}\n", uts.machine, uts.release);
     text += fmt::format("default {:#x}\n",
                         action_value(profile.default_action, profile.default_errno_ret));
@@ -244,13 +260,14 @@ Result<std::vector<sock_filter>> compile_seccomp(const oci::Seccomp& profile) {
         auto known = std::find_if(std::begin(kArches), std::end(kArches),
                                   [&](const ArchInfo& a) { return name == a.name; });
         if (known == std::end(kArches))
-            return fail_invalid("linux.seccomp.architectures[{}]: {} is not supported by this "
-                                "libseccomp",
-                                i, name);
+            return fail_invalid(
+                "linux.seccomp.architectures[{}]: {} is not supported by this "
+                "libseccomp",
+                i, name);
         int rc = seccomp_arch_add(ctx.get(), known->token);
         if (rc != 0 && rc != -EEXIST)
-            return fail(seccomp_error(rc, fmt::format("linux.seccomp.architectures[{}]: add {}",
-                                                      i, name)));
+            return fail(
+                seccomp_error(rc, fmt::format("linux.seccomp.architectures[{}]: add {}", i, name)));
     }
     for (size_t i = 0; i < profile.syscalls.size(); ++i)
         HUSK_TRY(add_rule(ctx.get(), profile.syscalls[i], i, default_value));
@@ -263,9 +280,10 @@ Result<std::vector<sock_filter>> compile_seccomp(const oci::Seccomp& profile) {
     if (size <= 0 || size % static_cast<off_t>(sizeof(sock_filter)) != 0)
         return fail_invalid("linux.seccomp: libseccomp exported {} bytes", size);
     if (static_cast<size_t>(size) > kMaxInstructions * sizeof(sock_filter))
-        return fail_invalid("linux.seccomp: the filter has {} instructions, the kernel takes at "
-                            "most {}",
-                            static_cast<size_t>(size) / sizeof(sock_filter), kMaxInstructions);
+        return fail_invalid(
+            "linux.seccomp: the filter has {} instructions, the kernel takes at "
+            "most {}",
+            static_cast<size_t>(size) / sizeof(sock_filter), kMaxInstructions);
     std::vector<sock_filter> filter(static_cast<size_t>(size) / sizeof(sock_filter));
     if (::pread(memfd.get(), filter.data(), static_cast<size_t>(size), 0) != size)
         return fail_errno("read the seccomp program back");
@@ -311,18 +329,20 @@ Result<SeccompProgram> prepare_seccomp(const oci::Seccomp& profile, const std::s
 }
 
 Result<UniqueFd> load_seccomp(const SeccompProgram& program) {
-    struct sock_fprog prog{};
+    struct sock_fprog prog {};
     prog.len = static_cast<unsigned short>(program.filter.size());
     prog.filter = const_cast<sock_filter*>(program.filter.data());
     long rc = ::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, program.flags, &prog);
     if (rc < 0) {
         if (errno == EACCES)
-            return fail_errno("load the seccomp filter (without process.noNewPrivileges it needs "
-                              "CAP_SYS_ADMIN)");
+            return fail_errno(
+                "load the seccomp filter (without process.noNewPrivileges it needs "
+                "CAP_SYS_ADMIN)");
         if (errno == EINVAL && program.flags != 0)
-            return fail_errno("load the seccomp filter (flags {:#x}: this kernel may lack one of "
-                              "linux.seccomp.flags)",
-                              program.flags);
+            return fail_errno(
+                "load the seccomp filter (flags {:#x}: this kernel may lack one of "
+                "linux.seccomp.flags)",
+                program.flags);
         return fail_errno("load the seccomp filter");
     }
     if (program.flags & SECCOMP_FILTER_FLAG_NEW_LISTENER) return UniqueFd(static_cast<int>(rc));
@@ -342,16 +362,18 @@ Status send_seccomp_listener(const oci::Seccomp& profile, int listener_fd, pid_t
 
     UniqueFd sock(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
     if (!sock) return fail_errno("linux.seccomp.listenerPath: socket");
-    struct sockaddr_un addr{};
+    struct sockaddr_un addr {};
     addr.sun_family = AF_UNIX;
     std::memcpy(addr.sun_path, profile.listener_path.data(),
                 std::min(profile.listener_path.size(), sizeof addr.sun_path - 1));
     if (::connect(sock.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
         return fail_errno("linux.seccomp.listenerPath: connect to {}", profile.listener_path);
 
-    struct iovec iov{payload.data(), payload.size()};
+    struct iovec iov {
+        payload.data(), payload.size()
+    };
     alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-    struct msghdr msg{};
+    struct msghdr msg {};
     msg.msg_iov = &iov;
     msg.msg_iovlen = 1;
     msg.msg_control = control;

@@ -36,7 +36,7 @@ std::string seccomp_cache_key(const oci::Seccomp& profile);
 
 // Connects to `listener_path` and sends `listener_fd` (SCM_RIGHTS) with the container
 // process state (runtime-spec "containerProcessState": ociVersion, fds, pid, metadata, state).
-[[nodiscard]] Status send_seccomp_listener(const oci::Seccomp& profile, int listener_fd,
-                                           pid_t pid, const std::string& state_json);
+[[nodiscard]] Status send_seccomp_listener(const oci::Seccomp& profile, int listener_fd, pid_t pid,
+                                           const std::string& state_json);
 
 }  // namespace husk::runtime

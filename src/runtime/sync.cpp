@@ -25,9 +25,11 @@ Status sync_send(int fd, SyncType type, const Error* error, int pass_fd) {
         std::memcpy(wire.text, error->message().data(), n);
         length += n;
     }
-    struct iovec iov{&wire, length};
+    struct iovec iov {
+        &wire, length
+    };
     alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-    struct msghdr msg{};
+    struct msghdr msg {};
     msg.msg_iov = &iov;
     msg.msg_iovlen = 1;
     if (pass_fd >= 0) {
@@ -47,9 +49,11 @@ Status sync_send(int fd, SyncType type, const Error* error, int pass_fd) {
 
 Result<SyncMessage> sync_receive(int fd) {
     Wire wire{};
-    struct iovec iov{&wire, sizeof wire};
+    struct iovec iov {
+        &wire, sizeof wire
+    };
     alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-    struct msghdr hdr{};
+    struct msghdr hdr {};
     hdr.msg_iov = &iov;
     hdr.msg_iovlen = 1;
     hdr.msg_control = control;
