@@ -4,6 +4,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -26,7 +27,8 @@ Result<UniqueFd> user_namespace_with(const MountStep& step) {
     long rc = ::syscall(SYS_clone, CLONE_NEWUSER | SIGCHLD, nullptr, nullptr, nullptr, 0);
     if (rc < 0) return fail_errno("clone a user namespace for the idmapping");
     if (rc == 0) {
-        for (;;) ::pause();  // killed below
+        ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);  // never outlive a killed runtime
+        for (;;) ::pause();                           // killed below
     }
     pid_t pid = static_cast<pid_t>(rc);
     auto reap = [pid] {

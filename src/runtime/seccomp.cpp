@@ -321,7 +321,8 @@ Result<SeccompProgram> prepare_seccomp(const oci::Seccomp& profile, const std::s
         // A cache that cannot be written costs the next start a compile, nothing more.
         std::string_view bytes(reinterpret_cast<const char*>(program.filter.data()),
                                program.filter.size() * sizeof(sock_filter));
-        auto st = make_dirs(cache_dir, 0700);
+        // 0711 as the runtime root itself (this may be what creates it); entries are 0600.
+        auto st = make_dirs(cache_dir, 0711);
         if (st) st = write_file_atomic(path, bytes, 0600);
         if (!st) log::warn("seccomp cache {}: {}", path, st.error().what());
     }
