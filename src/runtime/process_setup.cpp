@@ -17,8 +17,16 @@ Status apply_rlimits(const oci::Process& process) {
         struct rlimit limit{static_cast<rlim_t>(r.soft), static_cast<rlim_t>(r.hard)};
         if (::setrlimit(r.resource, &limit) == 0) continue;
         auto err = Error::from_errno("process.rlimits: set {} to {}:{}", r.type, r.soft, r.hard);
+        if (r.resource == RLIMIT_NOFILE) {
+            // The kernel's ceiling for open files: not even CAP_SYS_RESOURCE goes past it.
+            auto nr_open = read_file("/proc/sys/fs/nr_open");
+            if (nr_open && r.hard > std::stoull(*nr_open))
+                return fail(err.wrap("the hard limit is above fs.nr_open ({})",
+                                     nr_open->substr(0, nr_open->find('\n'))));
+        }
         struct rlimit current{};
-        if (errno == EPERM && ::getrlimit(r.resource, &current) == 0 && r.hard > current.rlim_max)
+        if (err.errnum() == EPERM && ::getrlimit(r.resource, &current) == 0 &&
+            r.hard > current.rlim_max)
             return fail(err.wrap("the hard limit is above this host's {} and raising it needs "
                                  "CAP_SYS_RESOURCE",
                                  current.rlim_max));

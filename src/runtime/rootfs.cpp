@@ -81,6 +81,16 @@ bool is_directory(const std::string& path) {
 
 // The destination, created inside the rootfs: a file for a bind of a file, else a directory.
 Result<UniqueFd> make_target(int root_fd, const MountStep& step) {
+    // procfs and sysfs on a symlink would let an image choose where the kernel's control
+    // files appear (CVE-2019-19921 class): they go on ordinary directories only, as in runc.
+    if (step.fstype == "proc" || step.fstype == "sysfs") {
+        auto existing = open_in_root(root_fd, step.destination, O_PATH | O_NOFOLLOW);
+        struct stat st{};
+        if (existing && ::fstat(existing->get(), &st) == 0 && !S_ISDIR(st.st_mode))
+            return fail(Error(ENOTDIR, fmt::format("{} must be mounted on an ordinary directory, "
+                                                   "and {} in the rootfs is not one",
+                                                   step.fstype, step.destination)));
+    }
     if (step.bind && !is_directory(step.source))
         return make_file_in_root(root_fd, step.destination);
     return make_dirs_in_root(root_fd, step.destination);
