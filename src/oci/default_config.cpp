@@ -1,5 +1,6 @@
 // The config.json `husk-runtime spec` writes: runc's example spec, adjusted to what husk
-// runs today (no terminal, no cgroup limits, no seccomp) and to a read-only busybox rootfs.
+// runs today (no terminal, no cgroup limits) and to a read-only busybox rootfs, confined by
+// husk's default seccomp profile (profiles/seccomp-default.json).
 #include <unistd.h>
 
 #include <nlohmann/json.hpp>
@@ -72,6 +73,8 @@ OrderedJson default_linux(bool rootless) {
                                    "/sys/devices/virtual/tpm"};
     linux_config["readonlyPaths"] = {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys",
                                      "/proc/sysrq-trigger"};
+    // Embedded at build time; it was parsed by the unit tests, so a broken one never ships.
+    linux_config["seccomp"] = OrderedJson::parse(default_seccomp_profile_json());
     return linux_config;
 }
 

@@ -216,12 +216,9 @@ Status parse_process(const Node& root, Process& process) {
         return fail_at("process.oomScoreAdj", "{} is out of range [-1000, 1000]",
                        *process.oom_score_adj);
 
+    // Whether the kernel has the LSM is the runtime's check (runtime/lsm.cpp), not the parser's.
     HUSK_TRY(read_field(*node, "apparmorProfile", process.apparmor_profile));
-    if (!process.apparmor_profile.empty())
-        return fail_at("process.apparmorProfile", "AppArmor is not supported by husk-runtime yet");
     HUSK_TRY(read_field(*node, "selinuxLabel", process.selinux_label));
-    if (!process.selinux_label.empty())
-        return fail_at("process.selinuxLabel", "SELinux is not supported by husk-runtime yet");
     HUSK_TRY(reject_unsupported(*node, "ioPriority"));
     HUSK_TRY(reject_unsupported(*node, "scheduler"));
     HUSK_TRY(reject_unsupported(*node, "execCPUAffinity"));
@@ -240,6 +237,8 @@ Status parse_root(const Node& document, Root& root) {
     return {};
 }
 
+Status parse_id_mappings(const Node& node, std::vector<IdMapping>& out);
+
 Status parse_mounts(const Node& node, std::vector<Mount>& out) {
     auto elements = node.elements();
     if (!elements) return fail(elements.error());
@@ -255,11 +254,13 @@ Status parse_mounts(const Node& node, std::vector<Mount>& out) {
         HUSK_TRY(read_field(element, "type", mount.type));
         HUSK_TRY(read_field(element, "source", mount.source));
         HUSK_TRY(read_field(element, "options", mount.options));
-        for (const char* key : {"uidMappings", "gidMappings"}) {
-            auto mappings = element.get(key);
-            if (mappings && !mappings->value().empty())
-                return mappings->fail("idmapped mounts are not supported by husk-runtime yet");
-        }
+        if (auto uids = element.get("uidMappings"))
+            HUSK_TRY(parse_id_mappings(*uids, mount.uid_mappings));
+        if (auto gids = element.get("gidMappings"))
+            HUSK_TRY(parse_id_mappings(*gids, mount.gid_mappings));
+        // One user namespace carries both maps: half of one cannot be built.
+        if (mount.uid_mappings.empty() != mount.gid_mappings.empty())
+            return element.fail("uidMappings and gidMappings must be set together");
         out.push_back(std::move(mount));
     }
     return {};
@@ -445,18 +446,20 @@ Status parse_linux(const Node& document, Linux& linux_config) {
     HUSK_TRY(parse_path_list(*node, "maskedPaths", linux_config.masked_paths));
     HUSK_TRY(parse_path_list(*node, "readonlyPaths", linux_config.readonly_paths));
     HUSK_TRY(read_field(*node, "mountLabel", linux_config.mount_label));
-    if (!linux_config.mount_label.empty())
-        return fail_at("linux.mountLabel", "SELinux is not supported by husk-runtime yet");
     if (auto personality = node->get("personality")) {
         linux_config.personality.emplace();
         HUSK_TRY(parse_personality(*personality, *linux_config.personality));
+    }
+    if (auto seccomp = node->get("seccomp"); seccomp && !detail::is_empty_value(seccomp->value())) {
+        linux_config.seccomp.emplace();
+        HUSK_TRY(detail::parse_seccomp(*seccomp, *linux_config.seccomp));
     }
 
     if (auto path = node->get("cgroupsPath"))
         HUSK_TRY(detail::validate_cgroups_path(*path, linux_config.cgroups_path));
     if (auto resources = node->get("resources"))
         HUSK_TRY(detail::parse_resources_node(*resources, linux_config.resources));
-    for (const char* key : {"seccomp", "intelRdt", "memoryPolicy"})
+    for (const char* key : {"intelRdt", "memoryPolicy"})
         HUSK_TRY(reject_unsupported(*node, key));
     // Here the keys are the settings: {"eth0": {}} asks to move eth0 into the container.
     if (auto devices = node->get("netDevices"); devices && !devices->value().empty())

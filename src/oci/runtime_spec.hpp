@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "common/error.hpp"
+#include "oci/seccomp.hpp"
 
 namespace husk::oci {
 
@@ -58,11 +59,17 @@ struct Root {
     bool readonly = false;
 };
 
+struct IdMapping {
+    uint32_t container_id = 0, host_id = 0, size = 0;
+};
+
 struct Mount {
     std::string destination;
     std::string type;  // "" means bind when options say bind/rbind
     std::string source;
     std::vector<std::string> options;  // as written; decoded by the runtime's mount plan
+    // An idmapped bind: ids on the source as the container sees them ("idmap"/"ridmap").
+    std::vector<IdMapping> uid_mappings, gid_mappings;
 };
 
 enum class NamespaceType { pid, network, mount, ipc, uts, user, cgroup, time };
@@ -70,10 +77,6 @@ enum class NamespaceType { pid, network, mount, ipc, uts, user, cgroup, time };
 struct Namespace {
     NamespaceType type;
     std::string path;  // empty: create a new one
-};
-
-struct IdMapping {
-    uint32_t container_id = 0, host_id = 0, size = 0;
 };
 
 struct Device {
@@ -175,6 +178,7 @@ struct Linux {
     std::vector<std::string> readonly_paths;
     std::string mount_label;
     std::optional<Personality> personality;
+    std::optional<Seccomp> seccomp;  // absent or {}: no filter
 };
 
 struct Spec {

@@ -27,8 +27,11 @@
 #include "runtime/capabilities.hpp"
 #include "runtime/cgroup_control.hpp"
 #include "runtime/cgroup_limits.hpp"
+#include "runtime/idmap.hpp"
 #include "runtime/init.hpp"
+#include "runtime/lsm.hpp"
 #include "runtime/mount_plan.hpp"
+#include "runtime/seccomp.hpp"
 #include "runtime/sync.hpp"
 
 namespace husk::runtime {
@@ -190,6 +193,10 @@ Result<pid_t> Runtime::spawn(const CreateOptions& options, bool keep_child) {
 
     auto mounts = plan_mounts(spec, *bundle);
     if (!mounts) return fail(mounts.error());
+    HUSK_TRY(check_lsm_support(spec, detect_lsms()));
+    add_mount_label(*mounts, spec.linux.mount_label);
+    auto idmapped_trees = prepare_idmapped_mounts(*mounts);
+    if (!idmapped_trees) return fail(idmapped_trees.error());
     if (spec.process.capabilities) {
         for (const auto& name : drop_unavailable(*spec.process.capabilities))
             log::warn("process.capabilities: {} is not available to husk-runtime on this host "
@@ -199,6 +206,12 @@ Result<pid_t> Runtime::spawn(const CreateOptions& options, bool keep_child) {
             log::warn("process.capabilities.ambient: {} is not both permitted and inheritable, "
                       "so the kernel cannot raise it; the container will not have it",
                       name);
+    }
+    std::optional<SeccompProgram> seccomp;
+    if (spec.linux.seccomp) {
+        auto program = prepare_seccomp(*spec.linux.seccomp, store_.root() + "/@cache/seccomp");
+        if (!program) return fail(program.error());
+        seccomp = std::move(*program);
     }
     auto joins = open_namespaces(spec);
     if (!joins) return fail(joins.error());
@@ -261,10 +274,19 @@ Result<pid_t> Runtime::spawn(const CreateOptions& options, bool keep_child) {
     init.sync_fd = child_end.get();
     init.fifo_fd = fifo.get();
     init.close_fds.push_back(lock->get());
+    init.seccomp = seccomp ? &*seccomp : nullptr;
     for (auto& [type, fd] : *joins) {
         if (type == oci::NamespaceType::pid) {
             // Joining a pid namespace applies to the caller's next child: the init.
             if (::setns(fd.get(), CLONE_NEWPID) != 0) return fail_errno("join the pid namespace");
+            continue;
+        }
+        if (new_user && type != oci::NamespaceType::user) {
+            // From inside its new user namespace the init holds no capability over a
+            // namespace the host's owns: join it here, before the clone, so the init starts in
+            // it (runc joins first and unshares the user namespace after, to the same end).
+            if (::setns(fd.get(), oci::namespace_clone_flag(type)) != 0)
+                return fail_errno("join the {} namespace", oci::namespace_type_name(type));
             continue;
         }
         init.join.emplace_back(type, fd.get());
@@ -306,6 +328,10 @@ Result<pid_t> Runtime::spawn(const CreateOptions& options, bool keep_child) {
 
     if (new_user) {
         std::string proc = "/proc/" + std::to_string(pid);
+        // Without CAP_SETGID over the parent namespace (rootless) the kernel takes a gid_map
+        // only once setgroups is denied for good; as root, the init may still set its groups.
+        if (::geteuid() != 0)
+            HUSK_TRY_CTX(write_file(proc + "/setgroups", "deny"), "linux.gidMappings");
         HUSK_TRY_CTX(write_file(proc + "/uid_map", id_map_text(spec.linux.uid_mappings)),
                      "linux.uidMappings");
         HUSK_TRY_CTX(write_file(proc + "/gid_map", id_map_text(spec.linux.gid_mappings)),
@@ -345,6 +371,9 @@ Result<pid_t> Runtime::spawn(const CreateOptions& options, bool keep_child) {
         HUSK_TRY_CTX(write_file_atomic(options.pid_file, std::to_string(pid), 0644,
                                        Durability::survive_crash),
                      "--pid-file");
+    if (reply->fd)
+        HUSK_TRY(send_seccomp_listener(*spec.linux.seccomp, reply->fd.get(), pid,
+                                       state_json(state, ContainerStatus::creating)));
 
     if (keep_child) {
         HUSK_TRY(sync_send(parent_end.get(), SyncType::start));

@@ -1,6 +1,7 @@
 #include "runtime/init.hpp"
 
 #include <fcntl.h>
+#include <grp.h>
 #include <linux/close_range.h>
 #include <sched.h>
 #include <signal.h>
@@ -12,6 +13,7 @@
 #include <algorithm>
 
 #include "common/files.hpp"
+#include "runtime/lsm.hpp"
 #include "runtime/process_setup.hpp"
 #include "runtime/sync.hpp"
 
@@ -24,6 +26,21 @@ Status join_namespaces(const InitArgs& args) {
             return fail_errno("join the {} namespace", oci::namespace_type_name(type));
         ::close(fd);
     }
+    return {};
+}
+
+// After the clone (or setns) into a user namespace our ids are still the host's, which
+// the namespace does not map: files created now would fail with EOVERFLOW and we would own
+// nothing. Become the namespace's root (any host uid it maps 0 to), as runc does; the host's
+// supplementary groups are unmapped too, so they go, unless the namespace denies setgroups
+// (a rootless parent had to) and the list is already beyond our reach.
+Status become_user_namespace_root() {
+    if (::setresgid(0, 0, 0) != 0)
+        return fail_errno("setgid 0 in the user namespace (is gid 0 in linux.gidMappings?)");
+    if (::setresuid(0, 0, 0) != 0)
+        return fail_errno("setuid 0 in the user namespace (is uid 0 in linux.uidMappings?)");
+    if (::setgroups(0, nullptr) != 0 && errno != EPERM)
+        return fail_errno("clear the supplementary groups in the user namespace");
     return {};
 }
 
@@ -72,16 +89,25 @@ Status apply_sysctl(const oci::Spec& spec) {
 }
 
 // Everything between the clone and "ready", in the order the kernel needs it.
-Status setup(const InitArgs& args) {
+Status setup(const InitArgs& args, UniqueFd& listener) {
     const oci::Spec& spec = *args.spec;
     auto go = sync_receive(args.sync_fd);
     if (!go) return fail(go.error());
     if (go->type != SyncType::go) return fail_invalid("unexpected message from the runtime");
 
     HUSK_TRY(join_namespaces(args));
+    if (args.rootfs.user_namespace) HUSK_TRY(become_user_namespace_root());
     HUSK_TRY(enter_new_time_namespace(args));
     HUSK_TRY(apply_uts(spec));
-    HUSK_TRY_CTX(prepare_rootfs(args.rootfs), "prepare rootfs {}", args.rootfs.rootfs);
+    if (auto st = prepare_rootfs(args.rootfs); !st) {
+        Error err = st.error().wrap("prepare rootfs {}", args.rootfs.rootfs);
+        if (err.errnum() == EACCES && args.rootfs.user_namespace)
+            err = err.wrap(
+                "the container's root is the host uid linux.uidMappings maps 0 to: it "
+                "must be able to search every directory up to the rootfs and its "
+                "bind sources");
+        return fail(err);
+    }
     HUSK_TRY(enter_rootfs(args.rootfs.rootfs));
     HUSK_TRY(apply_sysctl(spec));
     HUSK_TRY(finish_rootfs(spec));
@@ -91,6 +117,15 @@ Status setup(const InitArgs& args) {
     HUSK_TRY(apply_rlimits(process));
     HUSK_TRY(apply_oom_score_adj(process));
     HUSK_TRY(apply_personality(spec.linux));
+    HUSK_TRY(apply_exec_labels(process));
+    // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN, which the identity switch
+    // may drop: load it while we still have it (runc's order). With no_new_privs it is loaded
+    // last, in run_init, so the fewest syscalls run under it.
+    if (args.seccomp != nullptr && !process.no_new_privileges) {
+        auto fd = load_seccomp(*args.seccomp);
+        if (!fd) return fail(fd.error().wrap("linux.seccomp"));
+        listener = std::move(*fd);
+    }
     HUSK_TRY(apply_identity(process));
     if (::chdir(process.cwd.c_str()) != 0) return fail_errno("process.cwd {}", process.cwd);
     if (process.no_new_privileges && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
@@ -126,7 +161,8 @@ void run_init(const InitArgs& args) {
     ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     for (int fd : args.close_fds) ::close(fd);
 
-    if (auto st = setup(args); !st) report_and_exit(args.sync_fd, st.error());
+    UniqueFd listener;
+    if (auto st = setup(args, listener); !st) report_and_exit(args.sync_fd, st.error());
     auto executable = find_executable(args.spec->process);
     if (!executable) report_and_exit(args.sync_fd, executable.error());
 
@@ -138,7 +174,16 @@ void run_init(const InitArgs& args) {
     if (args.spec->process.user.umask) ::umask(*args.spec->process.user.umask);
 
     ::prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
-    if (!sync_send(args.sync_fd, SyncType::ready)) ::_exit(1);
+    if (args.seccomp != nullptr && args.spec->process.no_new_privileges) {
+        auto fd = load_seccomp(*args.seccomp);
+        if (!fd) report_and_exit(args.sync_fd, fd.error().wrap("linux.seccomp"));
+        listener = std::move(*fd);
+    }
+    // From here on the filter applies: only sendmsg, read/recvmsg, close_range and execve
+    // remain before the container's process runs. The listener goes to the runtime, which
+    // passes it on to linux.seccomp.listenerPath; the container never holds it.
+    if (!sync_send(args.sync_fd, SyncType::ready, nullptr, listener.get())) ::_exit(1);
+    listener.reset();
     wait_for_start(args);
 
     // No fd of the runtime's may survive into the container (CVE-2024-21626).

@@ -6,6 +6,7 @@
 
 #include "oci/runtime_spec.hpp"
 #include "runtime/rootfs.hpp"
+#include "runtime/seccomp.hpp"
 
 namespace husk::runtime {
 
@@ -22,6 +23,7 @@ struct InitArgs {
     std::vector<int> close_fds;
     bool new_cgroup_ns = false;
     bool new_time_ns = false;
+    const SeccompProgram* seccomp = nullptr;  // compiled by the parent; null: no filter
 };
 
 // Never returns: execs the container process, or reports the error and exits.

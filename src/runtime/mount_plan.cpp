@@ -77,9 +77,11 @@ Status decode_mount_options(const std::vector<std::string>& options, MountStep& 
             step.recursive = step.recursive || opt == "rbind";
             continue;
         }
-        if (opt == "idmap" || opt == "ridmap")
-            return fail_invalid("option {:?}: idmapped mounts are not supported by husk-runtime yet",
-                                opt);
+        if (opt == "idmap" || opt == "ridmap") {
+            step.idmap = true;
+            step.idmap_recursive = opt == "ridmap";
+            continue;
+        }
         if (opt == "tmpcopyup")
             return fail_invalid("option {:?} is not supported by husk-runtime", opt);
         bool matched = false;
@@ -137,6 +139,24 @@ Result<std::vector<MountStep>> plan_mounts(const oci::Spec& spec, const std::str
                 return fail_invalid("mounts[{}].type: required for a mount that is not a bind", i);
             step.source = m.source.empty() ? step.fstype : m.source;
             step.is_cgroup = step.fstype == "cgroup" || step.fstype == "cgroup2";
+        }
+        step.uid_mappings = m.uid_mappings;
+        step.gid_mappings = m.gid_mappings;
+        if (!m.uid_mappings.empty()) step.idmap = true;  // mappings alone ask for it (runc)
+        if (step.idmap) {
+            if (!step.bind)
+                return fail_invalid("mounts[{}]: idmapped mounts must be binds ({:?} is not)", i,
+                                    step.fstype);
+            const oci::Namespace* user = spec.find_namespace(oci::NamespaceType::user);
+            if (step.uid_mappings.empty() && (user == nullptr || !user->path.empty()))
+                return fail_invalid(
+                    "mounts[{}]: idmap without uidMappings/gidMappings takes the "
+                    "container's maps, which needs a new user namespace",
+                    i);
+            if (step.uid_mappings.empty()) {
+                step.uid_mappings = spec.linux.uid_mappings;
+                step.gid_mappings = spec.linux.gid_mappings;
+            }
         }
         steps.push_back(std::move(step));
     }

@@ -24,6 +24,12 @@ struct MountStep {
     unsigned long long attr_set = 0;    // MOUNT_ATTR_* applied recursively (rro, rnosuid...)
     unsigned long long attr_clr = 0;
     bool is_cgroup = false;    // type "cgroup"/"cgroup2": the container's own cgroup tree
+    // Idmapped bind ("idmap", "ridmap" or mappings): the parent prepares a detached tree with
+    // MOUNT_ATTR_IDMAP (idmap.cpp) and the init moves it into place.
+    bool idmap = false;
+    bool idmap_recursive = false;
+    std::vector<oci::IdMapping> uid_mappings, gid_mappings;  // empty: the container's own
+    int tree_fd = -1;  // the prepared tree, inherited by the init
 
     // A bind with flags beyond MS_BIND needs a remount to apply them.
     bool needs_remount() const;

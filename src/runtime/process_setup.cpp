@@ -52,12 +52,25 @@ Status apply_personality(const oci::Linux& linux_config) {
     return {};
 }
 
+namespace {
+
+bool user_namespace_denies_setgroups() {
+    auto text = read_file("/proc/self/setgroups");
+    return text && text->starts_with("deny");
+}
+
+}  // namespace
+
 Status apply_identity(const oci::Process& process) {
     const auto& user = process.user;
     if (process.capabilities) HUSK_TRY(apply_capabilities_before_setuid(*process.capabilities));
     std::vector<gid_t> groups(user.additional_gids.begin(), user.additional_gids.end());
-    if (::setgroups(groups.size(), groups.data()) != 0)
-        return fail_errno("process.user.additionalGids: setgroups");
+    if (::setgroups(groups.size(), groups.data()) != 0) {
+        // A user namespace made by a rootless runtime denies setgroups; with nothing to add
+        // there is nothing to do (the kernel keeps the unmapped groups on purpose).
+        if (errno != EPERM || !groups.empty() || !user_namespace_denies_setgroups())
+            return fail_errno("process.user.additionalGids: setgroups");
+    }
     if (::setresgid(user.gid, user.gid, user.gid) != 0)
         return fail_errno("process.user.gid: setgid {}", user.gid);
     if (::setresuid(user.uid, user.uid, user.uid) != 0)

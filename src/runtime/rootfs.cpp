@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "common/safe_path.hpp"
+#include "runtime/idmap.hpp"
 
 namespace husk::runtime {
 namespace {
@@ -141,6 +142,8 @@ Status mount_at(int root_fd, const MountStep& step, const std::string& target,
                 const RootfsPlan& plan) {
     if (step.is_cgroup) {
         HUSK_TRY(mount_cgroup_tree(root_fd, step, target, plan.cgroup_dirs));
+    } else if (step.tree_fd >= 0) {
+        HUSK_TRY(attach_idmapped_tree(step, target));
     } else if (step.bind) {
         HUSK_TRY(do_mount(step.source, target, nullptr,
                           MS_BIND | (step.recursive ? MS_REC : 0), "", step.destination));
@@ -314,17 +317,50 @@ Status enter_rootfs(const std::string& rootfs) {
     return {};
 }
 
+// The source of every file mask. The container's /dev/null is only trusted once it is seen
+// to be the null device through an fd that did not follow a symlink: an image or a process
+// sharing the rootfs could have swapped it for a link to a procfs file, and the "mask" would
+// then expose that file writable (the CVE-2025-31133 class).
+Result<std::string> null_device_source(UniqueFd& holder) {
+    holder.reset(::open("/dev/null", O_PATH | O_NOFOLLOW | O_CLOEXEC));
+    if (!holder) return fail_errno("open /dev/null in the container to mask with");
+    struct stat st {};
+    if (::fstat(holder.get(), &st) != 0) return fail_errno("stat /dev/null");
+    if (!S_ISCHR(st.st_mode) || st.st_rdev != makedev(1, 3))
+        return fail_invalid(
+            "/dev/null in the container is not the null device (1:3); refusing "
+            "to mask with it");
+    // Mount the object we checked, not whatever the name points to by now.
+    std::string via_fd = fd_path(holder.get());
+    if (::access(via_fd.c_str(), F_OK) == 0) return via_fd;
+    return std::string("/dev/null");  // no /proc in this container: checked just above
+}
+
 Status finish_rootfs(const oci::Spec& spec) {
+    UniqueFd null_holder;
+    std::string null_source;
     for (const auto& path : spec.linux.masked_paths) {
         struct stat st{};
         if (::lstat(path.c_str(), &st) != 0) {
             if (errno == ENOENT) continue;
             return fail_errno("linux.maskedPaths: {}", path);
         }
+        // Resolution happens after the pivot: a symlink can only lead to another path of the
+        // container's own tree, which is then masked too; a dangling one masks nothing.
+        if (S_ISLNK(st.st_mode) && ::stat(path.c_str(), &st) != 0) {
+            if (errno == ENOENT) continue;
+            return fail_errno("linux.maskedPaths: {}", path);
+        }
         if (S_ISDIR(st.st_mode)) {
             HUSK_TRY_CTX(do_mount("tmpfs", path, "tmpfs", MS_RDONLY, "", path), "linux.maskedPaths");
         } else {
-            HUSK_TRY_CTX(do_mount("/dev/null", path, nullptr, MS_BIND, "", path), "linux.maskedPaths");
+            if (null_source.empty()) {
+                auto source = null_device_source(null_holder);
+                if (!source) return fail(source.error().wrap("linux.maskedPaths: {}", path));
+                null_source = std::move(*source);
+            }
+            HUSK_TRY_CTX(do_mount(null_source, path, nullptr, MS_BIND, "", path),
+                         "linux.maskedPaths");
         }
     }
     for (const auto& path : spec.linux.readonly_paths) {

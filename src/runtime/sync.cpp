@@ -15,7 +15,7 @@ struct Wire {
 
 }  // namespace
 
-Status sync_send(int fd, SyncType type, const Error* error) {
+Status sync_send(int fd, SyncType type, const Error* error, int pass_fd) {
     Wire wire{};
     wire.type = static_cast<uint32_t>(type);
     size_t length = offsetof(Wire, text);
@@ -25,22 +25,55 @@ Status sync_send(int fd, SyncType type, const Error* error) {
         std::memcpy(wire.text, error->message().data(), n);
         length += n;
     }
+    struct iovec iov {
+        &wire, length
+    };
+    alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+    struct msghdr msg {};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    if (pass_fd >= 0) {
+        msg.msg_control = control;
+        msg.msg_controllen = sizeof control;
+        struct cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
+        cmsg->cmsg_level = SOL_SOCKET;
+        cmsg->cmsg_type = SCM_RIGHTS;
+        cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+        std::memcpy(CMSG_DATA(cmsg), &pass_fd, sizeof(int));
+    }
     for (;;) {
-        if (::send(fd, &wire, length, MSG_NOSIGNAL) >= 0) return {};
+        if (::sendmsg(fd, &msg, MSG_NOSIGNAL) >= 0) return {};
         if (errno != EINTR) return fail_errno("sync with the container init");
     }
 }
 
 Result<SyncMessage> sync_receive(int fd) {
     Wire wire{};
+    struct iovec iov {
+        &wire, sizeof wire
+    };
+    alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+    struct msghdr hdr {};
+    hdr.msg_iov = &iov;
+    hdr.msg_iovlen = 1;
+    hdr.msg_control = control;
+    hdr.msg_controllen = sizeof control;
     ssize_t n;
     do {
-        n = ::recv(fd, &wire, sizeof wire, 0);
+        n = ::recvmsg(fd, &hdr, MSG_CMSG_CLOEXEC);
     } while (n < 0 && errno == EINTR);
     if (n < 0) return fail_errno("sync with the container init");
     if (n == 0) return fail(Error(EPIPE, "the container init exited during setup"));
     if (static_cast<size_t>(n) < offsetof(Wire, text)) return fail_invalid("short sync message");
     SyncMessage msg;
+    for (struct cmsghdr* c = CMSG_FIRSTHDR(&hdr); c != nullptr; c = CMSG_NXTHDR(&hdr, c)) {
+        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
+            c->cmsg_len == CMSG_LEN(sizeof(int))) {
+            int passed;
+            std::memcpy(&passed, CMSG_DATA(c), sizeof(int));
+            msg.fd.reset(passed);
+        }
+    }
     msg.type = static_cast<SyncType>(wire.type);
     msg.errnum = wire.errnum;
     msg.text.assign(wire.text, static_cast<size_t>(n) - offsetof(Wire, text));

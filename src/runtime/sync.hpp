@@ -6,6 +6,7 @@
 #include <string>
 
 #include "common/error.hpp"
+#include "common/unique_fd.hpp"
 
 namespace husk::runtime {
 
@@ -21,9 +22,11 @@ struct SyncMessage {
     SyncType type = SyncType::error;
     int errnum = 0;
     std::string text;
+    UniqueFd fd;  // passed along with the message (ready: the seccomp listener)
 };
 
-[[nodiscard]] Status sync_send(int fd, SyncType type, const Error* error = nullptr);
+[[nodiscard]] Status sync_send(int fd, SyncType type, const Error* error = nullptr,
+                               int pass_fd = -1);
 // Blocks for the next message; a closed peer is an error naming what was expected.
 [[nodiscard]] Result<SyncMessage> sync_receive(int fd);
 

@@ -90,7 +90,7 @@ TEST(DefaultConfigTest, LeavesOutWhatHuskDoesNotImplement) {
     for (bool rootless : {false, true}) {
         Json config = Json::parse(default_config_json(rootless));
         EXPECT_FALSE(config["linux"].contains("resources"));
-        EXPECT_FALSE(config["linux"].contains("seccomp"));
+        EXPECT_TRUE(config["linux"].contains("seccomp"));
         EXPECT_FALSE(config.contains("hooks"));
         EXPECT_EQ(config["process"]["terminal"], false);
         EXPECT_EQ(config["root"], Json::parse(R"({"path": "rootfs", "readonly": true})"));

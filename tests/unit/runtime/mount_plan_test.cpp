@@ -200,7 +200,7 @@ TEST(DecodeMountOptions, EmptyListChangesNothing) {
 }
 
 TEST(DecodeMountOptions, Rejected) {
-    for (const char* bad : {"idmap", "ridmap", "tmpcopyup", "remount"}) {
+    for (const char* bad : {"tmpcopyup", "remount"}) {
         MountStep s;
         auto st = decode_mount_options({"nosuid", bad}, s);
         ASSERT_FALSE(st.has_value()) << bad;
@@ -208,9 +208,10 @@ TEST(DecodeMountOptions, Rejected) {
         EXPECT_NE(st.error().message().find(bad), std::string::npos) << st.error().message();
     }
     MountStep s;
-    auto st = decode_mount_options({"rbind", "idmap"}, s);
-    ASSERT_FALSE(st.has_value());
-    EXPECT_NE(st.error().message().find("not supported"), std::string::npos);
+    auto st = decode_mount_options({"rbind", "ridmap"}, s);
+    ASSERT_TRUE(st.has_value());
+    EXPECT_TRUE(s.idmap);
+    EXPECT_TRUE(s.idmap_recursive);
 }
 
 TEST(NeedsRemount, BindWithAppliedFlags) {
@@ -342,12 +343,12 @@ TEST(PlanMounts, BindWithoutSourceRejected) {
 TEST(PlanMounts, BadOptionNamesTheMount) {
     oci::Spec spec;
     spec.mounts = {mount("/a", "tmpfs", "tmpfs", {}), mount("/b", "tmpfs", "tmpfs", {}),
-                   mount("/c", "bind", "/src", {"rbind", "idmap"})};
+                   mount("/c", "bind", "/src", {"rbind", "tmpcopyup"})};
     auto plan = plan_mounts(spec, "/b");
     ASSERT_FALSE(plan.has_value());
     const std::string& msg = plan.error().message();
     EXPECT_EQ(msg.rfind("mounts[2].options: ", 0), 0u) << msg;
-    EXPECT_NE(msg.find("idmap"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("tmpcopyup"), std::string::npos) << msg;
 }
 
 TEST(PlanMounts, Empty) {
@@ -355,6 +356,65 @@ TEST(PlanMounts, Empty) {
     auto plan = plan_mounts(spec, "/b");
     ASSERT_TRUE(plan.has_value());
     EXPECT_TRUE(plan->empty());
+}
+
+}  // namespace
+}  // namespace husk::runtime
+
+namespace husk::runtime {
+namespace {
+
+TEST(PlanMountsIdmap, OptionTakesTheContainerMaps) {
+    oci::Spec spec;
+    spec.linux.namespaces = {{oci::NamespaceType::mount, ""}, {oci::NamespaceType::user, ""}};
+    spec.linux.uid_mappings = {{0, 100000, 65536}};
+    spec.linux.gid_mappings = {{0, 100000, 65536}};
+    oci::Mount m;
+    m.destination = "/data";
+    m.source = "/src";
+    m.options = {"rbind", "idmap"};
+    spec.mounts = {m};
+    auto plan = plan_mounts(spec, "/b");
+    ASSERT_TRUE(plan.has_value()) << plan.error().message();
+    const MountStep& step = plan->front();
+    EXPECT_TRUE(step.idmap);
+    EXPECT_FALSE(step.idmap_recursive);
+    ASSERT_EQ(step.uid_mappings.size(), 1u);
+    EXPECT_EQ(step.uid_mappings[0].host_id, 100000u);
+}
+
+TEST(PlanMountsIdmap, MappingsAloneAskForIt) {
+    oci::Spec spec;
+    oci::Mount m;
+    m.destination = "/data";
+    m.source = "/src";
+    m.type = "bind";
+    m.uid_mappings = {{1000, 100000, 1}};
+    m.gid_mappings = {{1000, 100000, 1}};
+    spec.mounts = {m};
+    auto plan = plan_mounts(spec, "/b");
+    ASSERT_TRUE(plan.has_value()) << plan.error().message();
+    EXPECT_TRUE(plan->front().idmap);
+    EXPECT_EQ(plan->front().uid_mappings[0].container_id, 1000u);
+}
+
+TEST(PlanMountsIdmap, RefusedWithoutMapsOrOnNonBinds) {
+    oci::Spec spec;
+    oci::Mount m;
+    m.destination = "/data";
+    m.source = "/src";
+    m.options = {"bind", "idmap"};
+    spec.mounts = {m};
+    auto plan = plan_mounts(spec, "/b");
+    ASSERT_FALSE(plan.has_value());
+    EXPECT_NE(plan.error().message().find("needs a new user namespace"), std::string::npos)
+        << plan.error().message();
+    spec.mounts[0].options = {"idmap"};
+    spec.mounts[0].type = "tmpfs";
+    plan = plan_mounts(spec, "/b");
+    ASSERT_FALSE(plan.has_value());
+    EXPECT_NE(plan.error().message().find("must be binds"), std::string::npos)
+        << plan.error().message();
 }
 
 }  // namespace

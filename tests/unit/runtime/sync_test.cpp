@@ -122,5 +122,28 @@ TEST(SyncBadFd, SendAndReceive) {
     EXPECT_EQ(sync_receive(-1).error().errnum(), EBADF);
 }
 
+TEST_F(Sync, PassesAnFdWithTheMessage) {
+    // The init hands the seccomp listener to the runtime this way.
+    int pipe_fds[2];
+    ASSERT_EQ(::pipe2(pipe_fds, O_CLOEXEC), 0);
+    UniqueFd read_end(pipe_fds[0]), write_end(pipe_fds[1]);
+    ASSERT_TRUE(sync_send(child_.get(), SyncType::ready, nullptr, write_end.get()).has_value());
+    write_end.reset();
+    auto ready = sync_receive(parent_.get());
+    ASSERT_TRUE(ready.has_value()) << ready.error().what();
+    EXPECT_EQ(ready->type, SyncType::ready);
+    ASSERT_TRUE(ready->fd.valid());
+    EXPECT_EQ(::fcntl(ready->fd.get(), F_GETFD) & FD_CLOEXEC, FD_CLOEXEC);
+    ASSERT_EQ(::write(ready->fd.get(), "x", 1), 1);
+    char byte = 0;
+    ASSERT_EQ(::read(read_end.get(), &byte, 1), 1);
+    EXPECT_EQ(byte, 'x');
+    // A message without one carries none.
+    ASSERT_TRUE(sync_send(child_.get(), SyncType::ready).has_value());
+    auto plain = sync_receive(parent_.get());
+    ASSERT_TRUE(plain.has_value());
+    EXPECT_FALSE(plain->fd.valid());
+}
+
 }  // namespace
 }  // namespace husk::runtime
