@@ -3,7 +3,10 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <iostream>
+#include <iterator>
+#include <optional>
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
@@ -46,6 +49,97 @@ std::string list_table(const husk::runtime::Runtime& rt, bool quiet, bool json) 
         int pid = status == husk::runtime::ContainerStatus::stopped ? 0 : s.pid;
         out += fmt::format("{:<{}}   {:<8}{:<10}{:<40}{:<32}{}\n", s.id, width, pid,
                            husk::runtime::status_name(status), s.bundle, s.created, s.owner);
+    }
+    return out;
+}
+
+// "512m", "1G", "1024", "-1" -> bytes, as runc's flags take them (binary units).
+int64_t parse_bytes(const std::string& flag, const std::string& text) {
+    if (text == "-1") return -1;
+    size_t used = 0;
+    unsigned long long n = 0;
+    try {
+        n = std::stoull(text, &used);
+    } catch (const std::exception&) {
+        throw CLI::ValidationError(flag, "expected a size like 512m, got \"" + text + "\"");
+    }
+    std::string unit = text.substr(used);
+    if (!unit.empty() && (unit.back() == 'b' || unit.back() == 'B')) unit.pop_back();
+    int shift = 0;
+    if (unit.size() == 1) {
+        switch (std::tolower(static_cast<unsigned char>(unit[0]))) {
+            case 'k':
+                shift = 10;
+                break;
+            case 'm':
+                shift = 20;
+                break;
+            case 'g':
+                shift = 30;
+                break;
+            case 't':
+                shift = 40;
+                break;
+            default:
+                throw CLI::ValidationError(flag, "unknown unit in \"" + text + "\"");
+        }
+    } else if (!unit.empty()) {
+        throw CLI::ValidationError(flag, "unknown unit in \"" + text + "\"");
+    }
+    if (n > (uint64_t(INT64_MAX) >> shift))
+        throw CLI::ValidationError(flag, "\"" + text + "\" is too large");
+    return static_cast<int64_t>(n << shift);
+}
+
+// runc update's flags, folded into a linux.resources object so that one validator (the
+// config's) checks them.
+struct UpdateFlags {
+    std::string resources_file, memory, memory_reservation, memory_swap, cpuset_cpus, cpuset_mems;
+    std::optional<int64_t> cpu_quota, pids_limit;
+    std::optional<uint64_t> cpu_period, cpu_shares;
+    std::optional<uint16_t> blkio_weight;
+
+    husk::Result<husk::oci::Resources> resources() const {
+        nlohmann::json j = nlohmann::json::object();
+        std::string source = "--resources " + resources_file;
+        if (!resources_file.empty()) {
+            std::string text;
+            if (resources_file == "-") {
+                text.assign(std::istreambuf_iterator<char>(std::cin), {});
+            } else {
+                auto read = husk::read_file(resources_file);
+                if (!read) return husk::fail(read.error().wrap("--resources"));
+                text = *read;
+            }
+            j = nlohmann::json::parse(text, nullptr, false);
+            if (j.is_discarded() || !j.is_object())
+                return husk::fail_invalid("{}: not a JSON object", source);
+        } else {
+            source = "update flags";
+        }
+        if (!memory.empty()) j["memory"]["limit"] = parse_bytes("--memory", memory);
+        if (!memory_reservation.empty())
+            j["memory"]["reservation"] = parse_bytes("--memory-reservation", memory_reservation);
+        if (!memory_swap.empty()) j["memory"]["swap"] = parse_bytes("--memory-swap", memory_swap);
+        if (cpu_quota) j["cpu"]["quota"] = *cpu_quota;
+        if (cpu_period) j["cpu"]["period"] = *cpu_period;
+        if (cpu_shares) j["cpu"]["shares"] = *cpu_shares;
+        if (!cpuset_cpus.empty()) j["cpu"]["cpus"] = cpuset_cpus;
+        if (!cpuset_mems.empty()) j["cpu"]["mems"] = cpuset_mems;
+        if (pids_limit) j["pids"]["limit"] = *pids_limit;
+        if (blkio_weight) j["blockIO"]["weight"] = *blkio_weight;
+        return husk::oci::parse_resources(j.dump(), source);
+    }
+};
+
+std::string ps_table(const std::vector<pid_t>& pids) {
+    std::string out = "PID     CMD\n";
+    for (pid_t pid : pids) {
+        auto cmdline = husk::read_file("/proc/" + std::to_string(pid) + "/cmdline");
+        std::string cmd = cmdline ? *cmdline : "";
+        std::replace(cmd.begin(), cmd.end(), '\0', ' ');
+        while (!cmd.empty() && cmd.back() == ' ') cmd.pop_back();
+        out += fmt::format("{:<8}{}\n", pid, cmd);
     }
     return out;
 }
@@ -114,6 +208,41 @@ int main(int argc, char** argv) {
     spec->add_option("-b,--bundle", spec_bundle, "where to write config.json");
     spec->add_flag("--rootless", spec_rootless, "a config for an unprivileged user");
 
+    UpdateFlags update_flags;
+    auto* update = app.add_subcommand("update", "update a running container's resource limits");
+    update->add_option("id", id)->required();
+    update->add_option("-r,--resources", update_flags.resources_file,
+                       "linux.resources JSON from a file, or - for stdin");
+    update->add_option("--memory", update_flags.memory, "memory limit (e.g. 512m, -1)");
+    update->add_option("--memory-reservation", update_flags.memory_reservation,
+                       "memory soft limit");
+    update->add_option("--memory-swap", update_flags.memory_swap, "memory + swap limit");
+    update->add_option("--cpu-quota", update_flags.cpu_quota, "CFS quota in us (-1: none)");
+    update->add_option("--cpu-period", update_flags.cpu_period, "CFS period in us");
+    update->add_option("--cpu-share,--cpu-shares", update_flags.cpu_shares, "CPU shares");
+    update->add_option("--cpuset-cpus", update_flags.cpuset_cpus, "CPUs allowed (0-3,5)");
+    update->add_option("--cpuset-mems", update_flags.cpuset_mems, "memory nodes allowed");
+    update->add_option("--pids-limit", update_flags.pids_limit, "maximum number of pids (-1)");
+    update->add_option("--blkio-weight", update_flags.blkio_weight, "block I/O weight (10-1000)");
+
+    auto* pause = app.add_subcommand("pause", "freeze every process of a container");
+    pause->add_option("id", id)->required();
+    auto* resume = app.add_subcommand("resume", "thaw a paused container");
+    resume->add_option("id", id)->required();
+
+    std::string ps_format = "table";
+    auto* ps = app.add_subcommand("ps", "list the processes in a container's cgroup");
+    ps->add_option("-f,--format", ps_format)->check(CLI::IsMember({"table", "json"}));
+    ps->add_option("id", id)->required();
+
+    bool events_stats = false;
+    unsigned events_interval = 5;
+    auto* events = app.add_subcommand("events", "print a container's resource usage");
+    events->add_flag("--stats", events_stats, "print the statistics once and exit");
+    events->add_option("--interval", events_interval, "seconds between statistics")
+        ->check(CLI::Range(1u, 86400u));
+    events->add_option("id", id)->required();
+
     CLI11_PARSE(app, argc, argv);
     husk::log::configure(log_path, log_format == "json" ? husk::log::Format::json
                                                         : husk::log::Format::text,
@@ -149,6 +278,43 @@ int main(int argc, char** argv) {
         if (*list) {
             std::cout << list_table(rt, list_quiet, list_format == "json");
             return 0;
+        }
+        if (*update) {
+            auto resources = update_flags.resources();
+            if (!resources) return report(resources.error());
+            std::string source = update_flags.resources_file.empty() ? "update" : "resources";
+            return finish(rt.update(id, *resources, source));
+        }
+        if (*pause) return finish(rt.pause(id));
+        if (*resume) return finish(rt.resume(id));
+        if (*ps) {
+            auto pids = rt.processes(id);
+            if (!pids) return report(pids.error());
+            if (ps_format == "json")
+                std::cout << nlohmann::json(*pids).dump() << "\n";
+            else
+                std::cout << ps_table(*pids);
+            return 0;
+        }
+        if (*events) {
+            // Without --stats: stats every interval, and an "oom" event (as runc's) whenever
+            // the OOM kill count grew, until the container stops.
+            uint64_t ooms_seen = 0;
+            for (bool first = true;; first = false) {
+                auto stats = rt.stats(id);
+                if (!stats) return first ? report(stats.error()) : 0;
+                if (events_stats) {
+                    std::cout << *stats << std::endl;
+                    return 0;
+                }
+                auto event = nlohmann::json::parse(*stats);
+                uint64_t ooms = event["data"]["memory"].value("oomKills", uint64_t{0});
+                if (!first && ooms > ooms_seen)
+                    std::cout << nlohmann::json{{"type", "oom"}, {"id", id}}.dump() << std::endl;
+                ooms_seen = ooms;
+                std::cout << *stats << std::endl;
+                ::sleep(events_interval);
+            }
         }
         if (*spec) {
             std::string path = spec_bundle + "/config.json";

@@ -11,6 +11,7 @@
 #include "common/files.hpp"
 #include "common/safe_path.hpp"
 #include "oci/json_reader.hpp"
+#include "oci/resources_parse.hpp"
 
 #ifndef CLONE_NEWTIME
 #define CLONE_NEWTIME 0x00000080
@@ -454,18 +455,10 @@ Status parse_linux(const Node& document, Linux& linux_config) {
         HUSK_TRY(detail::parse_seccomp(*seccomp, *linux_config.seccomp));
     }
 
-    if (auto resources = node->get("resources");
-        resources && !detail::is_empty_value(resources->value())) {
-        std::string first;
-        if (resources->value().is_object())
-            for (const auto& [key, value] : resources->value().items())
-                if (!detail::is_empty_value(value)) {
-                    first = key;
-                    break;
-                }
-        if (first.empty()) return resources->fail("not supported by husk-runtime yet");
-        return resources->fail("not supported by husk-runtime yet ({} is set)", quote(first));
-    }
+    if (auto path = node->get("cgroupsPath"))
+        HUSK_TRY(detail::validate_cgroups_path(*path, linux_config.cgroups_path));
+    if (auto resources = node->get("resources"))
+        HUSK_TRY(detail::parse_resources_node(*resources, linux_config.resources));
     for (const char* key : {"intelRdt", "memoryPolicy"}) HUSK_TRY(reject_unsupported(*node, key));
     // Here the keys are the settings: {"eth0": {}} asks to move eth0 into the container.
     if (auto devices = node->get("netDevices"); devices && !devices->value().empty())

@@ -65,7 +65,7 @@ struct IdMapping {
 
 struct Mount {
     std::string destination;
-    std::string type;    // "" means bind when options say bind/rbind
+    std::string type;  // "" means bind when options say bind/rbind
     std::string source;
     std::vector<std::string> options;  // as written; decoded by the runtime's mount plan
     // An idmapped bind: ids on the source as the container sees them ("idmap"/"ridmap").
@@ -98,12 +98,80 @@ struct Personality {
     std::vector<std::string> flags;
 };
 
+// linux.resources, validated (see resources.cpp). Optional fields are "leave as is"; the
+// runtime maps each to the files of the host's cgroup layout.
+struct DeviceRule {
+    bool allow = false;
+    char type = 'a';                 // 'a', 'c' or 'b'
+    int64_t major = -1, minor = -1;  // -1: any
+    std::string access = "rwm";
+};
+
+struct MemoryResources {
+    std::optional<int64_t> limit;        // bytes, -1 unlimited
+    std::optional<int64_t> reservation;  // bytes, -1 unlimited
+    std::optional<int64_t> swap;         // memory + swap (v1 semantics), -1 unlimited
+    std::optional<uint64_t> swappiness;  // 0..100
+    std::optional<bool> disable_oom_killer;
+};
+
+struct CpuResources {
+    std::optional<uint64_t> shares;  // v1 shares, 2..262144
+    std::optional<int64_t> quota;    // us per period, -1 unlimited
+    std::optional<uint64_t> period;  // us
+    std::optional<uint64_t> burst;   // us
+    std::string cpus;                // cpuset list, "" leaves it
+    std::string mems;
+    std::optional<int64_t> idle;  // 0 or 1
+};
+
+struct WeightDevice {
+    int64_t major = 0, minor = 0;
+    uint16_t weight = 0;
+};
+
+struct ThrottleDevice {
+    int64_t major = 0, minor = 0;
+    uint64_t rate = 0;
+};
+
+struct BlockIoResources {
+    std::optional<uint16_t> weight;  // 10..1000
+    std::vector<WeightDevice> weight_devices;
+    std::vector<ThrottleDevice> read_bps, write_bps, read_iops, write_iops;
+};
+
+struct HugepageLimit {
+    std::string page_size;  // "2MB", "1GB"
+    uint64_t limit = 0;
+};
+
+struct NetworkResources {
+    std::optional<uint32_t> class_id;
+    std::vector<std::pair<std::string, uint32_t>> priorities;  // interface, priority
+};
+
+struct Resources {
+    std::vector<DeviceRule> devices;
+    std::optional<MemoryResources> memory;
+    std::optional<CpuResources> cpu;
+    std::optional<int64_t> pids_limit;  // -1 unlimited
+    std::optional<BlockIoResources> block_io;
+    std::vector<HugepageLimit> hugepage_limits;
+    std::optional<NetworkResources> network;
+    std::map<std::string, std::string> unified;  // v2 file -> value
+
+    // True when nothing is asked for: no cgroup file would be written.
+    bool empty() const;
+};
+
 struct Linux {
     std::vector<Namespace> namespaces;
     std::vector<IdMapping> uid_mappings, gid_mappings;
     std::map<std::string, TimeOffset> time_offsets;  // "monotonic", "boottime"
     std::vector<Device> devices;
     std::string cgroups_path;
+    Resources resources;
     std::map<std::string, std::string> sysctl;
     std::string rootfs_propagation;  // "", "private", "rprivate", "slave", ...
     std::vector<std::string> masked_paths;
@@ -131,6 +199,10 @@ struct Spec {
 // not be empty", "linux.namespaces[2].type: unknown namespace type \"foo\"",
 // "linux.seccomp: not supported by husk-runtime yet".
 [[nodiscard]] Result<Spec> parse_config(const std::string& json_text);
+// Parses a linux.resources object on its own, as `update --resources` reads it; errors are
+// prefixed with `source`.
+[[nodiscard]] Result<Resources> parse_resources(const std::string& json_text,
+                                                const std::string& source);
 // Reads <bundle>/config.json and parses it.
 [[nodiscard]] Result<Spec> load_config(const std::string& bundle_dir);
 // The default config.json that `husk-runtime spec` writes (as runc spec: sh in a busybox-

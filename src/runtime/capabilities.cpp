@@ -45,6 +45,16 @@ std::vector<std::string> drop_unavailable(oci::Capabilities& caps) {
     return dropped;
 }
 
+std::vector<std::string> drop_unraisable_ambient(oci::Capabilities& caps) {
+    std::vector<std::string> dropped;
+    std::erase_if(caps.ambient, [&](int cap) {
+        if (contains(caps.permitted, cap) && contains(caps.inheritable, cap)) return false;
+        dropped.push_back(cap_name(cap));
+        return true;
+    });
+    return dropped;
+}
+
 Status apply_capabilities_before_setuid(const oci::Capabilities& caps) {
     for (int cap = 0; cap < static_cast<int>(cap_max_bits()); ++cap) {
         if (contains(caps.bounding, cap)) continue;

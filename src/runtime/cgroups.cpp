@@ -1,7 +1,9 @@
 #include "runtime/cgroups.hpp"
 
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -109,12 +111,26 @@ Result<CgroupHost> detect_cgroups(const std::string& proc_root) {
         } else {
             continue;
         }
+        // A hierarchy hidden by a later mount over it (a tmpfs on /sys/fs/cgroup) is still
+        // in mountinfo but out of reach: on the live host, what the path holds now decides.
+        // (A fixture tree's mount points do not exist here.)
+        if (proc_root == "/proc") {
+            struct statfs fs{};
+            unsigned long magic = h.unified ? CGROUP2_SUPER_MAGIC : CGROUP_SUPER_MAGIC;
+            if (::statfs(h.mount_point.c_str(), &fs) != 0 ||
+                static_cast<unsigned long>(fs.f_type) != magic)
+                continue;
+        }
         // The same hierarchy mounted twice: keep the first.
         bool seen = std::any_of(host.hierarchies.begin(), host.hierarchies.end(), [&](auto& x) {
             return x.unified == h.unified && x.controllers == h.controllers;
         });
         if (!seen) host.hierarchies.push_back(std::move(h));
     }
+    have_v1 = std::any_of(host.hierarchies.begin(), host.hierarchies.end(),
+                          [](auto& x) { return !x.unified; });
+    have_v2 = std::any_of(host.hierarchies.begin(), host.hierarchies.end(),
+                          [](auto& x) { return x.unified; });
     host.layout = have_v1 && have_v2 ? CgroupLayout::hybrid
                   : have_v1          ? CgroupLayout::legacy
                   : have_v2          ? CgroupLayout::unified

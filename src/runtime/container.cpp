@@ -25,6 +25,8 @@
 #include "common/scope_exit.hpp"
 #include "oci/runtime_spec.hpp"
 #include "runtime/capabilities.hpp"
+#include "runtime/cgroup_control.hpp"
+#include "runtime/cgroup_limits.hpp"
 #include "runtime/idmap.hpp"
 #include "runtime/init.hpp"
 #include "runtime/lsm.hpp"
@@ -200,6 +202,10 @@ Result<pid_t> Runtime::spawn(const CreateOptions& options, bool keep_child) {
             log::warn("process.capabilities: {} is not available to husk-runtime on this host "
                       "(missing from its bounding set); the container will not have it",
                       name);
+        for (const auto& name : drop_unraisable_ambient(*spec.process.capabilities))
+            log::warn("process.capabilities.ambient: {} is not both permitted and inheritable, "
+                      "so the kernel cannot raise it; the container will not have it",
+                      name);
     }
     std::optional<SeccompProgram> seccomp;
     if (spec.linux.seccomp) {
@@ -211,6 +217,9 @@ Result<pid_t> Runtime::spawn(const CreateOptions& options, bool keep_child) {
     if (!joins) return fail(joins.error());
     auto cgroup_host = detect_cgroups();
     if (!cgroup_host) return fail(cgroup_host.error().wrap("detect cgroups"));
+    auto limits = plan_resources(cgroup_caps(*cgroup_host), spec.linux.resources);
+    if (!limits) return fail(limits.error());
+    auto device_limits = take_device_writes(*limits);
 
     // Side effects start here; each one is undone if a later step fails.
     HUSK_TRY(store_.reserve(options.id));
@@ -236,6 +245,7 @@ Result<pid_t> Runtime::spawn(const CreateOptions& options, bool keep_child) {
         log::debug("no cgroup filesystem mounted: the container runs without a cgroup");
     }
     auto destroy_cgroup = ScopeExit([&] { (void)cgroup.destroy(); });
+    HUSK_TRY(apply_cgroup_writes(cgroup.dirs(), cgroup.created(), *limits));
 
     int pair[2];
     if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0)
@@ -339,9 +349,11 @@ Result<pid_t> Runtime::spawn(const CreateOptions& options, bool keep_child) {
     // If this fails, the init is gone; its own error is already queued for the receive below.
     (void)sync_send(parent_end.get(), SyncType::cgroup_joined);
     auto reply = sync_receive(parent_end.get());
-    if (!reply) return fail(reply.error().wrap("create container {}", options.id));
+    if (!reply)
+        return fail(oom_context(cgroup.dirs(), reply.error()).wrap("create container {}", options.id));
     if (reply->type != SyncType::ready)
         return fail(Error(reply->errnum, reply->text).wrap("create container {}", options.id));
+    HUSK_TRY(apply_cgroup_writes(cgroup.dirs(), cgroup.created(), device_limits));
 
     ContainerState state;
     state.id = options.id;
@@ -459,8 +471,7 @@ Status Runtime::remove(const std::string& id, bool force) {
     }
     if (status != ContainerStatus::stopped) {
         // Thaw first: a frozen process cannot act on SIGKILL.
-        for (auto& d : state->cgroup_dirs)
-            if (d.controllers == "freezer") (void)write_file(d.path + "/freezer.state", "THAWED");
+        (void)freeze_cgroup(state->cgroup_dirs, false);
         for (pid_t pid : cgroup_pids(*state)) ::kill(pid, SIGKILL);
         (void)signal_process(state->pid, state->init_start_time, SIGKILL);
         HUSK_TRY(wait_for_exit(state->pid, state->init_start_time, 10000));

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "common/error.hpp"
+#include "oci/runtime_spec.hpp"
 #include "runtime/state.hpp"
 
 namespace husk::runtime {
@@ -31,6 +32,16 @@ public:
     [[nodiscard]] Status kill(const std::string& id, int signal, bool all);
     [[nodiscard]] Status remove(const std::string& id, bool force);
     [[nodiscard]] Result<std::vector<std::pair<ContainerState, ContainerStatus>>> list() const;
+
+    // Cgroup verbs (container_cgroups.cpp).
+    // Writes new limits into a live container's cgroup; `prefix` names the input in errors.
+    [[nodiscard]] Status update(const std::string& id, const oci::Resources& resources,
+                                const std::string& prefix);
+    [[nodiscard]] Status pause(const std::string& id);
+    [[nodiscard]] Status resume(const std::string& id);
+    [[nodiscard]] Result<std::vector<pid_t>> processes(const std::string& id) const;
+    // runc's `events --stats` object: {"type": "stats", "id": ..., "data": {...}}.
+    [[nodiscard]] Result<std::string> stats(const std::string& id) const;
 
     const StateStore& store() const { return store_; }
 

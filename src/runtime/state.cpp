@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/files.hpp"
+#include "runtime/cgroup_control.hpp"
 
 namespace husk::runtime {
 
@@ -159,12 +160,7 @@ ContainerStatus StateStore::status(const ContainerState& s) const {
     if (start == 0 || start != s.init_start_time) return ContainerStatus::stopped;
     if (path_exists(fifo_path(s.id))) return ContainerStatus::created;
     // A frozen v1 freezer or v2 cgroup means paused.
-    for (auto& d : s.cgroup_dirs) {
-        if (d.controllers == "freezer") {
-            auto st = read_file(d.path + "/freezer.state");
-            if (st && st->starts_with("FROZEN")) return ContainerStatus::paused;
-        }
-    }
+    if (cgroup_frozen(s.cgroup_dirs)) return ContainerStatus::paused;
     return ContainerStatus::running;
 }
 

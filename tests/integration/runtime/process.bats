@@ -158,3 +158,20 @@ run_ct() {
 	# 0 1 2 and the fd ls itself opened for /proc/self/fd.
 	assert_match "$output" '^0 1 2 3 ?$'
 }
+
+@test "capabilities: ambient caps that are not inheritable are dropped with a warning, as runc drops them" {
+	# The shape `runc spec` writes: ambient listed, inheritable not.
+	update_config '.process.capabilities = {
+		bounding: ["CAP_KILL", "CAP_NET_BIND_SERVICE"], effective: ["CAP_KILL", "CAP_NET_BIND_SERVICE"],
+		permitted: ["CAP_KILL", "CAP_NET_BIND_SERVICE"], inheritable: ["CAP_KILL"],
+		ambient: ["CAP_KILL", "CAP_NET_BIND_SERVICE"]}'
+	set_cmd 'grep -E "^Cap(Amb|Inh)" /proc/self/status'
+	run_ct
+	assert_success
+	# CAP_KILL (bit 5) stays ambient; CAP_NET_BIND_SERVICE (bit 10) could not be raised.
+	assert_contains "$output" $'CapInh:\t0000000000000020'
+	assert_contains "$output" $'CapAmb:\t0000000000000020'
+	if is_husk; then
+		assert_contains "$stderr" "CAP_NET_BIND_SERVICE is not both permitted and inheritable"
+	fi
+}
