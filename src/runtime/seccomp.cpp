@@ -206,14 +206,31 @@ Result<unsigned int> load_flags(const oci::Seccomp& profile) {
     return flags;
 }
 
+// A cache entry: magic, the SHA-256 of the program, the program. The digest lets an entry be
+// written without fsync (a torn or zero-filled file after a power loss fails the check and
+// is compiled again) and keeps a damaged file from ever reaching the kernel.
+constexpr std::string_view kCacheMagic = "HUSKBPF1";
+constexpr size_t kCacheHeader = 8 + 64;  // magic + hex digest
+
+std::string cache_entry(const std::vector<sock_filter>& filter) {
+    std::string_view program(reinterpret_cast<const char*>(filter.data()),
+                             filter.size() * sizeof(sock_filter));
+    return std::string(kCacheMagic) + sha256_hex(program) + std::string(program);
+}
+
 Result<std::vector<sock_filter>> read_cached(const std::string& path) {
     auto bytes = read_file(path);
     if (!bytes) return fail(bytes.error());
-    if (bytes->empty() || bytes->size() % sizeof(sock_filter) != 0 ||
-        bytes->size() > kMaxInstructions * sizeof(sock_filter))
-        return fail_invalid("{}: not a BPF program ({} bytes)", path, bytes->size());
-    std::vector<sock_filter> filter(bytes->size() / sizeof(sock_filter));
-    std::memcpy(filter.data(), bytes->data(), bytes->size());
+    std::string_view entry(*bytes);
+    if (entry.size() <= kCacheHeader || !entry.starts_with(kCacheMagic))
+        return fail_invalid("{}: not a husk BPF cache entry", path);
+    std::string_view digest = entry.substr(kCacheMagic.size(), 64);
+    std::string_view program = entry.substr(kCacheHeader);
+    if (program.size() % sizeof(sock_filter) != 0 ||
+        program.size() > kMaxInstructions * sizeof(sock_filter) || sha256_hex(program) != digest)
+        return fail_invalid("{}: damaged ({} bytes of program)", path, program.size());
+    std::vector<sock_filter> filter(program.size() / sizeof(sock_filter));
+    std::memcpy(filter.data(), program.data(), program.size());
     return filter;
 }
 
@@ -226,7 +243,7 @@ long elapsed_us(std::chrono::steady_clock::time_point since) {
 }  // namespace
 
 std::string seccomp_cache_key(const oci::Seccomp& profile) {
-    std::string text = "husk seccomp bpf v1\n";
+    std::string text = "husk seccomp bpf v2\n";
     const scmp_version* version = seccomp_version();
     text += fmt::format("libseccomp {}.{}.{}\n", version->major, version->minor, version->micro);
     struct utsname uts {};
@@ -318,12 +335,13 @@ Result<SeccompProgram> prepare_seccomp(const oci::Seccomp& profile, const std::s
     log::debug("seccomp: compiled {} instructions in {} us", program.filter.size(),
                elapsed_us(started));
     if (!path.empty()) {
-        // A cache that cannot be written costs the next start a compile, nothing more.
-        std::string_view bytes(reinterpret_cast<const char*>(program.filter.data()),
-                               program.filter.size() * sizeof(sock_filter));
+        // A cache that cannot be written costs the next start a compile, nothing more. No
+        // fsync: the digest catches what a crash could leave (see cache_entry).
         // 0711 as the runtime root itself (this may be what creates it); entries are 0600.
         auto st = make_dirs(cache_dir, 0711);
-        if (st) st = write_file_atomic(path, bytes, 0600);
+        if (st)
+            st = write_file_atomic(path, cache_entry(program.filter), 0600,
+                                   Durability::survive_crash);
         if (!st) log::warn("seccomp cache {}: {}", path, st.error().what());
     }
     return program;

@@ -98,6 +98,18 @@ TEST_F(SeccompCacheTest, SecondPrepareReadsTheCache) {
     ASSERT_TRUE(third.has_value());
     EXPECT_FALSE(third->from_cache);
     EXPECT_EQ(third->filter.size(), first->filter.size());
+    // One flipped bit in the program (the digest no longer matches): the same.
+    auto bytes = read_file(entry);
+    ASSERT_TRUE(bytes.has_value());
+    std::string damaged = *bytes;
+    damaged.back() ^= 1;
+    ASSERT_TRUE(write_file_atomic(entry, damaged));
+    auto fourth = prepare_seccomp(p, dir_ + "/cache");
+    ASSERT_TRUE(fourth.has_value());
+    EXPECT_FALSE(fourth->from_cache);
+    auto fifth = prepare_seccomp(p, dir_ + "/cache");
+    ASSERT_TRUE(fifth.has_value());
+    EXPECT_TRUE(fifth->from_cache);
 }
 
 TEST_F(SeccompCacheTest, NotifyAddsTheListenerFlag) {
