@@ -47,11 +47,6 @@ std::string rfc3339_now() {
     return fmt::format("{}.{:09}Z", buf, ts.tv_nsec);
 }
 
-std::string owner_name() {
-    uid_t uid = ::geteuid();
-    if (struct passwd* pw = ::getpwuid(uid)) return pw->pw_name;
-    return std::to_string(uid);
-}
 
 Result<std::string> real_path(const std::string& path, const std::string& what) {
     char buf[PATH_MAX];
@@ -362,7 +357,6 @@ Result<pid_t> Runtime::spawn(const CreateOptions& options, bool keep_child) {
     state.bundle = *bundle;
     state.rootfs = *rootfs;
     state.created = rfc3339_now();
-    state.owner = owner_name();
     state.annotations = spec.annotations;
     state.cgroup_dirs = cgroup.dirs();
     state.cgroup_created = cgroup.created();

@@ -17,7 +17,6 @@
 
 #include "common/files.hpp"
 #include "common/log.hpp"
-#include "common/sha256.hpp"
 
 #ifndef SECCOMP_FILTER_FLAG_TSYNC_ESRCH
 #define SECCOMP_FILTER_FLAG_TSYNC_ESRCH (1UL << 4)
@@ -206,28 +205,33 @@ Result<unsigned int> load_flags(const oci::Seccomp& profile) {
     return flags;
 }
 
-// A cache entry: magic, the SHA-256 of the program, the program. The digest lets an entry be
-// written without fsync (a torn or zero-filled file after a power loss fails the check and
-// is compiled again) and keeps a damaged file from ever reaching the kernel.
-constexpr std::string_view kCacheMagic = "HUSKBPF1";
-constexpr size_t kCacheHeader = 8 + 64;  // magic + hex digest
+// A cache entry: magic, the profile's whole identity, a NUL, the program. A hit must match
+// the identity exactly, so the short file name needs no collision resistance; entries are
+// written once per profile, with fsync, so a power loss cannot leave a torn one.
+constexpr std::string_view kCacheMagic = "HUSKBPF2\n";
 
-std::string cache_entry(const std::vector<sock_filter>& filter) {
+std::string cache_entry(const std::string& identity, const std::vector<sock_filter>& filter) {
     std::string_view program(reinterpret_cast<const char*>(filter.data()),
                              filter.size() * sizeof(sock_filter));
-    return std::string(kCacheMagic) + sha256_hex(program) + std::string(program);
+    std::string entry(kCacheMagic);
+    entry += identity;
+    entry += '\0';
+    entry += program;
+    return entry;
 }
 
-Result<std::vector<sock_filter>> read_cached(const std::string& path) {
+Result<std::vector<sock_filter>> read_cached(const std::string& path, const std::string& identity) {
     auto bytes = read_file(path);
     if (!bytes) return fail(bytes.error());
     std::string_view entry(*bytes);
-    if (entry.size() <= kCacheHeader || !entry.starts_with(kCacheMagic))
-        return fail_invalid("{}: not a husk BPF cache entry", path);
-    std::string_view digest = entry.substr(kCacheMagic.size(), 64);
-    std::string_view program = entry.substr(kCacheHeader);
-    if (program.size() % sizeof(sock_filter) != 0 ||
-        program.size() > kMaxInstructions * sizeof(sock_filter) || sha256_hex(program) != digest)
+    if (!entry.starts_with(kCacheMagic)) return fail_invalid("{}: not a husk BPF cache entry", path);
+    entry.remove_prefix(kCacheMagic.size());
+    size_t end = entry.find('\0');
+    if (end == std::string_view::npos || entry.substr(0, end) != identity)
+        return fail_invalid("{}: an entry for another profile", path);
+    std::string_view program = entry.substr(end + 1);
+    if (program.empty() || program.size() % sizeof(sock_filter) != 0 ||
+        program.size() > kMaxInstructions * sizeof(sock_filter))
         return fail_invalid("{}: damaged ({} bytes of program)", path, program.size());
     std::vector<sock_filter> filter(program.size() / sizeof(sock_filter));
     std::memcpy(filter.data(), program.data(), program.size());
@@ -242,7 +246,7 @@ long elapsed_us(std::chrono::steady_clock::time_point since) {
 
 }  // namespace
 
-std::string seccomp_cache_key(const oci::Seccomp& profile) {
+std::string seccomp_cache_identity(const oci::Seccomp& profile) {
     std::string text = "husk seccomp bpf v2\n";
     const scmp_version* version = seccomp_version();
     text += fmt::format("libseccomp {}.{}.{}\n", version->major, version->minor, version->micro);
@@ -259,7 +263,16 @@ std::string seccomp_cache_key(const oci::Seccomp& profile) {
                                 a.value_two);
         text += "\n";
     }
-    return sha256_hex(text);
+    return text;
+}
+
+std::string seccomp_cache_key(const oci::Seccomp& profile) {
+    uint64_t hash = 0xcbf29ce484222325ULL;  // FNV-1a, 64 bits
+    for (unsigned char c : seccomp_cache_identity(profile)) {
+        hash ^= c;
+        hash *= 0x100000001b3ULL;
+    }
+    return fmt::format("{:016x}", hash);
 }
 
 Result<std::vector<sock_filter>> compile_seccomp(const oci::Seccomp& profile) {
@@ -314,10 +327,11 @@ Result<SeccompProgram> prepare_seccomp(const oci::Seccomp& profile, const std::s
     program.flags = *flags;
     auto started = std::chrono::steady_clock::now();
 
-    std::string path;
+    std::string path, identity;
     if (!cache_dir.empty()) {
+        identity = seccomp_cache_identity(profile);
         path = cache_dir + "/" + seccomp_cache_key(profile) + ".bpf";
-        auto cached = read_cached(path);
+        auto cached = read_cached(path, identity);
         if (cached) {
             program.filter = std::move(*cached);
             program.from_cache = true;
@@ -335,13 +349,11 @@ Result<SeccompProgram> prepare_seccomp(const oci::Seccomp& profile, const std::s
     log::debug("seccomp: compiled {} instructions in {} us", program.filter.size(),
                elapsed_us(started));
     if (!path.empty()) {
-        // A cache that cannot be written costs the next start a compile, nothing more. No
-        // fsync: the digest catches what a crash could leave (see cache_entry).
+        // A cache that cannot be written costs the next start a compile, nothing more.
         // 0711 as the runtime root itself (this may be what creates it); entries are 0600.
         auto st = make_dirs(cache_dir, 0711);
         if (st)
-            st = write_file_atomic(path, cache_entry(program.filter), 0600,
-                                   Durability::survive_crash);
+            st = write_file_atomic(path, cache_entry(identity, program.filter), 0600);
         if (!st) log::warn("seccomp cache {}: {}", path, st.error().what());
     }
     return program;

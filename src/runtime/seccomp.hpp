@@ -19,8 +19,11 @@ struct SeccompProgram {
     bool from_cache = false;
 };
 
-// The cache key: every input the BPF depends on (the rules, libseccomp's version, the
-// machine), hashed. Listener path and metadata are not part of the program.
+// Every input the BPF depends on (the rules, libseccomp's version, the machine), as text.
+// Listener path and metadata are not part of the program.
+std::string seccomp_cache_identity(const oci::Seccomp& profile);
+// The cache entry's file name: a 64-bit FNV-1a of the identity, in hex. Not a security
+// boundary: the entry stores the whole identity and a hit must match it byte for byte.
 std::string seccomp_cache_key(const oci::Seccomp& profile);
 
 // Compiles `profile`, or reads the program from `cache_dir`/<key>.bpf when an earlier

@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/file.h>
+#include <pwd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -80,7 +81,6 @@ Status StateStore::save(const ContainerState& s) const {
               {"bundle", s.bundle},
               {"rootfs", s.rootfs},
               {"created", s.created},
-              {"owner", s.owner},
               {"annotations", s.annotations},
               {"cgroups", cgroups},
               {"cgroupsCreated", s.cgroup_created}};
@@ -108,7 +108,13 @@ Result<ContainerState> StateStore::load(const std::string& id) const {
         s.bundle = j.at("bundle").get<std::string>();
         s.rootfs = j.at("rootfs").get<std::string>();
         s.created = j.at("created").get<std::string>();
-        s.owner = j.value("owner", "");
+        // Who made the container: the owner of its record, looked up when asked rather
+        // than on every create (the passwd lookup is not free).
+        struct stat st{};
+        if (::stat(dir(id).c_str(), &st) == 0) {
+            struct passwd* pw = ::getpwuid(st.st_uid);
+            s.owner = pw ? pw->pw_name : std::to_string(st.st_uid);
+        }
         s.annotations = j.value("annotations", std::map<std::string, std::string>{});
         for (auto& c : j.at("cgroups"))
             s.cgroup_dirs.push_back({c.at("mount").get<std::string>(),
