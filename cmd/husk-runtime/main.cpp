@@ -15,6 +15,7 @@
 #include "common/log.hpp"
 #include "oci/runtime_spec.hpp"
 #include "runtime/container.hpp"
+#include "runtime/features.hpp"
 
 namespace {
 
@@ -149,8 +150,7 @@ std::string ps_table(const std::vector<pid_t>& pids) {
 int main(int argc, char** argv) {
     CLI::App app{"husk-runtime: an OCI container runtime (runc compatible)", "husk-runtime"};
     app.require_subcommand(1);
-    app.set_version_flag("-v,--version",
-                         std::string("husk-runtime version ") + HUSK_VERSION + "\nspec: 1.2.0");
+    app.set_version_flag("-v,--version", husk::runtime::version_text());
 
     std::string root = husk::runtime::kDefaultRoot, log_path, log_format = "text";
     bool debug = false, systemd_cgroup = false;
@@ -204,6 +204,8 @@ int main(int argc, char** argv) {
 
     std::string spec_bundle = ".";
     bool spec_rootless = false;
+    auto* features = app.add_subcommand("features", "print what this runtime supports (JSON)");
+
     auto* spec = app.add_subcommand("spec", "write a default config.json");
     spec->add_option("-b,--bundle", spec_bundle, "where to write config.json");
     spec->add_flag("--rootless", spec_rootless, "a config for an unprivileged user");
@@ -315,6 +317,10 @@ int main(int argc, char** argv) {
                 std::cout << *stats << std::endl;
                 ::sleep(events_interval);
             }
+        }
+        if (*features) {
+            std::cout << husk::runtime::features_json() << "\n";
+            return 0;
         }
         if (*spec) {
             std::string path = spec_bundle + "/config.json";

@@ -71,6 +71,19 @@ constexpr std::string_view kFlags[] = {
 // The seccomp(2) data field is 16 bits wide (SECCOMP_RET_DATA).
 constexpr uint32_t kMaxErrno = 0xffff;
 
+}  // namespace
+
+SeccompNames seccomp_known_names() {
+    SeccompNames names;
+    for (const auto& a : kActions) names.actions.emplace_back(a.name);
+    for (const auto& o : kOps) names.operators.emplace_back(o.name);
+    for (auto arch : kArchitectures) names.architectures.emplace_back(arch);
+    for (auto flag : kFlags) names.flags.emplace_back(flag);
+    return names;
+}
+
+namespace {
+
 Status parse_action(const Node& node, SeccompAction& out) {
     std::string name;
     HUSK_TRY(decode(node, name));

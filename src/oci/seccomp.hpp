@@ -41,6 +41,12 @@ struct Seccomp {
     bool uses_notify() const;
 };
 
+// Every name the parser accepts, for `husk-runtime features`.
+struct SeccompNames {
+    std::vector<std::string> actions, operators, architectures, flags;
+};
+SeccompNames seccomp_known_names();
+
 const char* seccomp_action_name(SeccompAction action);
 const char* seccomp_op_name(SeccompOp op);
 

@@ -63,6 +63,14 @@ constexpr AttrOption kAttrOptions[] = {
 
 }  // namespace
 
+std::vector<std::string> known_mount_options() {
+    std::vector<std::string> names = {"bind", "rbind", "idmap", "ridmap"};
+    for (const auto& f : kFlagOptions) names.emplace_back(f.name);
+    for (const auto& p : kPropagationOptions) names.emplace_back(p.name);
+    for (const auto& a : kAttrOptions) names.emplace_back(a.name);
+    return names;
+}
+
 bool MountStep::needs_remount() const {
     constexpr unsigned long kApplied = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC |
                                        MS_NOATIME | MS_NODIRATIME | MS_RELATIME |

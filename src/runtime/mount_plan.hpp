@@ -38,6 +38,8 @@ struct MountStep {
 // Decodes the options of every mount. Relative bind sources are taken from the bundle.
 [[nodiscard]] Result<std::vector<MountStep>> plan_mounts(const oci::Spec& spec,
                                                         const std::string& bundle);
+// Every mount option the plan understands (for `husk-runtime features`).
+std::vector<std::string> known_mount_options();
 // Decodes one option list (exposed for tests).
 [[nodiscard]] Status decode_mount_options(const std::vector<std::string>& options, MountStep& step);
 
