@@ -11,6 +11,7 @@
 #include "common/files.hpp"
 #include "common/safe_path.hpp"
 #include "oci/json_reader.hpp"
+#include "oci/process_parse.hpp"
 #include "oci/resources_parse.hpp"
 
 #ifndef CLONE_NEWTIME
@@ -595,6 +596,10 @@ const Namespace* Spec::find_namespace(NamespaceType type) const {
 
 bool Spec::has_namespace(NamespaceType type) const {
     return find_namespace(type) != nullptr;
+}
+
+Status detail::parse_process_member(const Node& root, Process& process) {
+    return parse_process(root, process);
 }
 
 Result<Spec> parse_config(const std::string& json_text) {
