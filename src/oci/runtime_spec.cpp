@@ -10,6 +10,7 @@
 
 #include "common/files.hpp"
 #include "common/safe_path.hpp"
+#include "oci/hooks_parse.hpp"
 #include "oci/json_reader.hpp"
 #include "oci/process_parse.hpp"
 #include "oci/resources_parse.hpp"
@@ -578,7 +579,7 @@ Result<Spec> parse_document(const std::string& json_text, const std::string& sou
     HUSK_TRY(read_field(root, "domainname", spec.domainname));
     if (auto mounts = root.get("mounts")) HUSK_TRY(parse_mounts(*mounts, spec.mounts));
     HUSK_TRY(parse_linux(root, spec.linux));
-    HUSK_TRY(reject_unsupported(root, "hooks"));
+    if (auto hooks = root.get("hooks")) HUSK_TRY(detail::parse_hooks_node(*hooks, spec.hooks));
     HUSK_TRY(read_field(root, "annotations", spec.annotations));
     if (spec.annotations.contains(""))
         return fail_at(member_path("annotations", ""), "empty annotation key");

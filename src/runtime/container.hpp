@@ -48,6 +48,8 @@ public:
 private:
     struct Spawned;
     [[nodiscard]] Result<pid_t> spawn(const CreateOptions& options, bool keep_child);
+    // Runs the container's poststart hooks (saved in its state dir); failures only warn.
+    void run_poststart(const ContainerState& state) const;
 
     StateStore store_;
 };
