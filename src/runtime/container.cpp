@@ -225,6 +225,13 @@ Result<pid_t> Runtime::spawn(const CreateOptions& options, bool keep_child) {
 
     // Side effects start here; each one is undone if a later step fails.
     HUSK_TRY(store_.reserve(options.id));
+    // A create that fails once its hooks began continues at delete (runtime-spec lifecycle):
+    // poststop runs last, after everything below was undone.
+    std::string poststop_state;
+    auto poststop_on_failure = ScopeExit([&] {
+        if (!poststop_state.empty())
+            run_hooks_warn(spec.hooks.poststop, "poststop", poststop_state);
+    });
     auto remove_state = ScopeExit([&] { (void)store_.remove(options.id); });
     auto lock = store_.lock(options.id);
     if (!lock) return fail(lock.error());
@@ -370,6 +377,7 @@ Result<pid_t> Runtime::spawn(const CreateOptions& options, bool keep_child) {
         // The init made the mounts and waits before pivot_root: the runtime's create hooks
         // run now, prestart (deprecated) first.
         std::string json = state_json(state, ContainerStatus::creating);
+        poststop_state = state_json(state, ContainerStatus::stopped);
         HUSK_TRY_CTX(run_hooks(hooks.prestart, "prestart", json), "create container {}",
                      options.id);
         HUSK_TRY_CTX(run_hooks(hooks.create_runtime, "createRuntime", json),
@@ -407,6 +415,7 @@ Result<pid_t> Runtime::spawn(const CreateOptions& options, bool keep_child) {
     kill_child.dismiss();
     destroy_cgroup.dismiss();
     remove_state.dismiss();
+    poststop_on_failure.dismiss();
     return pid;
 }
 

@@ -76,11 +76,15 @@ poststart running $host" "hooks after start"
 	bind_out
 	hook_sh createRuntime 'echo hook-broke >&2; exit 3'
 	hook_sh createContainer "touch $OUT/create-container-ran"
+	# The lifecycle continues at delete: poststop runs, once the container is gone.
+	hook_sh poststop "cat > $OUT/poststop-state; ls $ROOT > $OUT/poststop-root"
 	set_cmd 'true'
 	rtd create --bundle "$BUNDLE" "$ID"
 	assert_failure
 	assert_contains "$stderr" 'hooks.createRuntime[0] /bin/sh: exit status 3: hook-broke'
 	[[ ! -e "$OUT/create-container-ran" ]] || fail "createContainer ran after createRuntime failed"
+	assert_equal "$(jq -r .status "$OUT/poststop-state")" stopped "poststop state"
+	assert_not_contains "$(cat "$OUT/poststop-root")" "$ID"
 	assert_nothing_left
 }
 
