@@ -198,6 +198,8 @@ int main(int argc, char** argv) {
     auto* create = app.add_subcommand("create", "create a container (its process waits for start)");
     create->add_option("-b,--bundle", create_opts.bundle, "bundle directory");
     create->add_option("--pid-file", create_opts.pid_file, "write the init's pid here");
+    create->add_option("--console-socket", create_opts.console_socket,
+                       "unix socket that receives the pty master (process.terminal)");
     create->add_option("id", create_opts.id, "container id")->required();
 
     std::string id;
@@ -224,6 +226,8 @@ int main(int argc, char** argv) {
     auto* run = app.add_subcommand("run", "create and start a container, wait for it");
     run->add_option("-b,--bundle", run_opts.bundle, "bundle directory");
     run->add_option("--pid-file", run_opts.pid_file, "write the init's pid here");
+    run->add_option("--console-socket", run_opts.console_socket,
+                    "unix socket that receives the pty master (process.terminal)");
     run->add_flag("-d,--detach", detach, "return once the container started");
     run->add_option("id", run_opts.id, "container id")->required();
 

@@ -180,8 +180,6 @@ Status parse_process(const Node& root, Process& process) {
     HUSK_TRY(node->expect_object());
 
     HUSK_TRY(read_field(*node, "terminal", process.terminal));
-    if (process.terminal)
-        return fail_at("process.terminal", "terminals are not supported by husk-runtime yet");
     if (auto size = node->get("consoleSize")) {
         HUSK_TRY(size->expect_object());
         ConsoleSize console;

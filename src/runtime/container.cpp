@@ -35,6 +35,7 @@
 #include "runtime/mount_plan.hpp"
 #include "runtime/seccomp.hpp"
 #include "runtime/sync.hpp"
+#include "runtime/terminal.hpp"
 
 namespace husk::runtime {
 namespace {
@@ -217,6 +218,16 @@ Result<pid_t> Runtime::spawn(const CreateOptions& options, bool keep_child) {
     }
     auto joins = open_namespaces(spec);
     if (!joins) return fail(joins.error());
+    UniqueFd console_socket;
+    if (spec.process.terminal) {
+        // runc's rule: the pty goes to whoever listens on the socket; there is no other way
+        // to hand it over.
+        if (options.console_socket.empty())
+            return fail_invalid("process.terminal: true requires --console-socket");
+        auto connected = connect_console_socket(options.console_socket);
+        if (!connected) return fail(connected.error());
+        console_socket = std::move(*connected);
+    }
     auto cgroup_host = detect_cgroups();
     if (!cgroup_host) return fail(cgroup_host.error().wrap("detect cgroups"));
     auto limits = plan_resources(cgroup_caps(*cgroup_host), spec.linux.resources);
@@ -285,6 +296,7 @@ Result<pid_t> Runtime::spawn(const CreateOptions& options, bool keep_child) {
     init.close_fds.push_back(lock->get());
     init.seccomp = seccomp ? &*seccomp : nullptr;
     const oci::Hooks& hooks = spec.hooks;
+    init.console = spec.process.terminal;
     init.hooks = !hooks.prestart.empty() || !hooks.create_runtime.empty() ||
                  !hooks.create_container.empty() || !hooks.start_container.empty();
     for (auto& [type, fd] : *joins) {
@@ -387,6 +399,14 @@ Result<pid_t> Runtime::spawn(const CreateOptions& options, bool keep_child) {
                           static_cast<ssize_t>(json.size()))
             return fail_errno("pass the state to the container's hooks");
         (void)sync_send(parent_end.get(), SyncType::hooks_done, nullptr, memfd.get());
+        reply = sync_receive(parent_end.get());
+    }
+    // The init's messages come in its order: hooks (before pivot_root), then the pty.
+    if (reply && reply->type == SyncType::console) {
+        if (!reply->fd) return fail_invalid("create container {}: no pty from the init", options.id);
+        HUSK_TRY_CTX(send_console(console_socket.get(), reply->fd.get(), "/dev/ptmx"),
+                     "create container {}", options.id);
+        console_socket.reset();
         reply = sync_receive(parent_end.get());
     }
     if (!reply)

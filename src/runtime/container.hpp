@@ -16,6 +16,7 @@ struct CreateOptions {
     std::string id;
     std::string bundle = ".";
     std::string pid_file;
+    std::string console_socket;  // where the pty master goes when process.terminal is true
 };
 
 class Runtime {

@@ -128,6 +128,8 @@ Result<oci::Process> build_process(const oci::Spec& spec, const ExecOptions& opt
         return fail_invalid("exec: a command to run is required (or --process FILE)");
     oci::Process process = spec.process;
     process.args = options.args;
+    // The container's terminal is its init's: exec gets one only by asking (-t, not yet).
+    process.terminal = false;
     for (const auto& e : options.env) {
         size_t eq = e.find('=');
         if (eq == std::string::npos || eq == 0)

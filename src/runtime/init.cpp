@@ -17,6 +17,7 @@
 #include "runtime/lsm.hpp"
 #include "runtime/process_setup.hpp"
 #include "runtime/sync.hpp"
+#include "runtime/terminal.hpp"
 
 namespace husk::runtime {
 namespace {
@@ -137,6 +138,12 @@ Status setup(const InitArgs& args, UniqueFd& listener) {
     HUSK_TRY(enter_rootfs(args.rootfs.rootfs));
     HUSK_TRY(apply_sysctl(spec));
     HUSK_TRY(finish_rootfs(spec));
+    if (args.console) {
+        // After pivot_root and the mounts: the pty is one of the container's devpts.
+        auto master = setup_console(spec.process);
+        if (!master) return fail(master.error());
+        HUSK_TRY(sync_send(args.sync_fd, SyncType::console, nullptr, master->get()));
+    }
     if (!args.hooks) HUSK_TRY(wait_for_cgroup_then_unshare(args));
 
     const auto& process = spec.process;

@@ -99,8 +99,6 @@ const ErrorCase kErrorCases[] = {
      "process.user.umask: 01777 is not a umask"},
     {"additional_gids", R"({"process": {"user": {"additionalGids": [10, -1]}}})",
      "process.user.additionalGids[1]: expected an unsigned integer"},
-    {"terminal_true", R"({"process": {"terminal": true}})",
-     "process.terminal: terminals are not supported by husk-runtime yet"},
     {"terminal_type", R"({"process": {"terminal": "no"}})", "process.terminal: expected a boolean"},
     {"console_size", R"({"process": {"consoleSize": {"height": 10}}})",
      "process.consoleSize.width: required"},
