@@ -293,9 +293,10 @@ int main(int argc, char** argv) {
     std::string exec_cgroup;
     exec->add_option("--cgroup", exec_cgroup, "sub-cgroup to join (not supported)");
     bool exec_tty = false;
-    exec->add_flag("-t,--tty", exec_tty, "allocate a terminal (not supported yet)");
+    exec->add_flag("-t,--tty", exec_tty, "allocate a pty (its master goes to --console-socket)");
     std::string exec_console_socket;
-    exec->add_option("--console-socket", exec_console_socket, "(not supported yet)");
+    exec->add_option("--console-socket", exec_console_socket,
+                     "unix socket that receives the pty master (with -t)");
     exec->add_option("id", exec_opts.id, "container id")->required();
     std::vector<std::string> exec_command;
     exec->add_option("command", exec_command, "command and its arguments");
@@ -336,9 +337,8 @@ int main(int argc, char** argv) {
             if (!exec_cgroup.empty())
                 return report(husk::Error::invalid("--cgroup: joining a sub-cgroup is not "
                                                    "supported by husk-runtime yet"));
-            if (exec_tty || !exec_console_socket.empty())
-                return report(husk::Error::invalid("--tty: terminals are not supported by "
-                                                   "husk-runtime exec yet"));
+            exec_opts.tty = exec_tty;
+            exec_opts.console_socket = exec_console_socket;
             exec_opts.args = exec_command;
             auto code = husk::runtime::exec_in_container(rt.store(), exec_opts);
             if (!code) return report(code.error());

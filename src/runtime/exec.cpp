@@ -29,6 +29,7 @@
 #include "runtime/process_setup.hpp"
 #include "runtime/seccomp.hpp"
 #include "runtime/sync.hpp"
+#include "runtime/terminal.hpp"
 
 namespace husk::runtime {
 namespace {
@@ -128,8 +129,8 @@ Result<oci::Process> build_process(const oci::Spec& spec, const ExecOptions& opt
         return fail_invalid("exec: a command to run is required (or --process FILE)");
     oci::Process process = spec.process;
     process.args = options.args;
-    // The container's terminal is its init's: exec gets one only by asking (-t, not yet).
-    process.terminal = false;
+    // The container's terminal is its init's: exec gets one only by asking (-t), as in runc.
+    process.terminal = options.tty;
     for (const auto& e : options.env) {
         size_t eq = e.find('=');
         if (eq == std::string::npos || eq == 0)
@@ -191,6 +192,12 @@ Status child_setup(const ChildArgs& args) {
     if (::chdir("/") != 0) return fail_errno("chdir /");
 
     const oci::Process& process = *args.process;
+    if (process.terminal) {
+        // Inside the container's root: /dev/ptmx is its devpts, as for the init.
+        auto master = setup_console(process);
+        if (!master) return fail(master.error());
+        HUSK_TRY(sync_send(args.sync_fd, SyncType::console, nullptr, master->get()));
+    }
     HUSK_TRY(apply_rlimits(process));
     HUSK_TRY(apply_oom_score_adj(process));
     HUSK_TRY(apply_exec_labels(process));
@@ -277,8 +284,14 @@ Result<int> exec_in_container(const StateStore& store, const ExecOptions& option
     if (!spec) return fail(spec.error().wrap("container {:?}", options.id));
     auto process = build_process(*spec, options);
     if (!process) return fail(process.error());
-    if (process->terminal)
-        return fail_invalid("process.terminal: terminals are not supported by exec yet");
+    UniqueFd console_socket;
+    if (process->terminal) {
+        if (options.console_socket.empty())
+            return fail_invalid("process.terminal (exec -t): requires --console-socket");
+        auto connected = connect_console_socket(options.console_socket);
+        if (!connected) return fail(connected.error());
+        console_socket = std::move(*connected);
+    }
     if (process->capabilities) {
         for (const auto& name : drop_unavailable(*process->capabilities))
             log::warn(
@@ -370,6 +383,12 @@ Result<int> exec_in_container(const StateStore& store, const ExecOptions& option
     HUSK_TRY_CTX(cgroup.add_process(pid, born_in_cgroup), "exec in container {:?}", options.id);
     HUSK_TRY(sync_send(parent_end.get(), SyncType::go));
     auto reply = sync_receive(parent_end.get());
+    if (reply && reply->type == SyncType::console && reply->fd) {
+        HUSK_TRY_CTX(send_console(console_socket.get(), reply->fd.get(), "/dev/ptmx"),
+                     "exec in container {:?}", options.id);
+        console_socket.reset();
+        reply = sync_receive(parent_end.get());
+    }
     if (!reply && reply.error().errnum() != EPIPE)
         return fail(reply.error().wrap("exec in container {:?}", options.id));
     if (reply) {

@@ -23,6 +23,8 @@ struct ExecOptions {
     bool detach = false;
     std::string pid_file;
     unsigned preserve_fds = 0;  // fds 3 .. 3+N-1 are passed on to the process
+    bool tty = false;           // -t: a pty, its master sent to console_socket
+    std::string console_socket;
 };
 
 // Foreground: waits and returns the process's exit status (128+N for signal N), forwarding

@@ -60,3 +60,22 @@ start_receiver() {
 	assert_contains "$stderr" "no-such.sock"
 	assert_nothing_left
 }
+
+@test "exec -t: the exec'd process gets its own pty, sent to --console-socket" {
+	set_cmd 'sleep 60'
+	rtd run --detach --bundle "$BUNDLE" "$ID"
+	assert_success
+	start_receiver
+	run --separate-stderr rt exec -t --console-socket "$TEST_TMP/console.sock" "$ID" \
+		sh -c 'tty; [ -t 0 ] && [ -t 1 ] && echo exec-tty'
+	assert_success
+	wait "$RECEIVER_PID"
+	local out
+	out=$(tr -d '\r' <"$TEST_TMP/console.out")
+	assert_match "$out" '/dev/pts/[0-9]+'
+	assert_contains "$out" exec-tty
+
+	run --separate-stderr rt exec -t "$ID" true
+	assert_failure
+	assert_contains "$stderr" "--console-socket"
+}
