@@ -15,6 +15,7 @@
 #include "common/log.hpp"
 #include "oci/runtime_spec.hpp"
 #include "runtime/container.hpp"
+#include "runtime/exec.hpp"
 #include "runtime/features.hpp"
 
 namespace {
@@ -145,6 +146,37 @@ std::string ps_table(const std::vector<pid_t>& pids) {
     return out;
 }
 
+// Cuts the command (everything after the container id) off an exec command line.
+void split_exec_command(std::vector<char*>& args, std::vector<std::string>& command) {
+    auto takes_value = [](std::string_view arg, std::initializer_list<std::string_view> names) {
+        if (arg.find('=') != std::string_view::npos) return false;
+        return std::find(names.begin(), names.end(), arg) != names.end();
+    };
+    size_t i = 1;
+    for (; i < args.size(); ++i) {
+        std::string_view arg = args[i];
+        if (arg == "exec") break;
+        if (takes_value(arg, {"--root", "--log", "--log-format", "--rootless"})) ++i;
+        else if (!arg.starts_with("-")) return;  // another verb
+    }
+    for (++i; i < args.size(); ++i) {
+        std::string_view arg = args[i];
+        if (arg == "--") {
+            ++i;
+            break;
+        }
+        if (!arg.starts_with("-")) break;
+        if (takes_value(arg, {"-p", "--process", "-e", "--env", "--cwd", "-u", "--user", "-c",
+                              "--cap", "--pid-file", "--preserve-fds", "--cgroup",
+                              "--console-socket", "--process-label", "--apparmor"}))
+            ++i;
+    }
+    // args[i] is the id; the command follows it.
+    if (i + 1 >= args.size()) return;
+    command.assign(args.begin() + static_cast<long>(i) + 1, args.end());
+    args.resize(i + 1);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -166,6 +198,8 @@ int main(int argc, char** argv) {
     auto* create = app.add_subcommand("create", "create a container (its process waits for start)");
     create->add_option("-b,--bundle", create_opts.bundle, "bundle directory");
     create->add_option("--pid-file", create_opts.pid_file, "write the init's pid here");
+    create->add_option("--console-socket", create_opts.console_socket,
+                       "unix socket that receives the pty master (process.terminal)");
     create->add_option("id", create_opts.id, "container id")->required();
 
     std::string id;
@@ -192,6 +226,8 @@ int main(int argc, char** argv) {
     auto* run = app.add_subcommand("run", "create and start a container, wait for it");
     run->add_option("-b,--bundle", run_opts.bundle, "bundle directory");
     run->add_option("--pid-file", run_opts.pid_file, "write the init's pid here");
+    run->add_option("--console-socket", run_opts.console_socket,
+                    "unix socket that receives the pty master (process.terminal)");
     run->add_flag("-d,--detach", detach, "return once the container started");
     run->add_option("id", run_opts.id, "container id")->required();
 
@@ -245,7 +281,34 @@ int main(int argc, char** argv) {
         ->check(CLI::Range(1u, 86400u));
     events->add_option("id", id)->required();
 
-    CLI11_PARSE(app, argc, argv);
+    husk::runtime::ExecOptions exec_opts;
+    auto* exec = app.add_subcommand("exec", "run a new process in a running container");
+    exec->add_option("-p,--process", exec_opts.process_file, "runtime-spec process JSON file");
+    exec->add_option("-e,--env", exec_opts.env, "KEY=VALUE for the process (repeatable)");
+    exec->add_option("--cwd", exec_opts.cwd, "working directory in the container");
+    exec->add_option("-u,--user", exec_opts.user, "UID[:GID]");
+    exec->add_option("-c,--cap", exec_opts.caps, "add a capability (repeatable)");
+    exec->add_flag("--no-new-privs", exec_opts.no_new_privs, "set no_new_privs");
+    exec->add_flag("-d,--detach", exec_opts.detach, "return once the process runs");
+    exec->add_option("--pid-file", exec_opts.pid_file, "write the process's pid here");
+    exec->add_option("--preserve-fds", exec_opts.preserve_fds, "pass on fds 3 .. 3+N-1");
+    std::string exec_cgroup;
+    exec->add_option("--cgroup", exec_cgroup, "sub-cgroup to join (not supported)");
+    bool exec_tty = false;
+    exec->add_flag("-t,--tty", exec_tty, "allocate a pty (its master goes to --console-socket)");
+    std::string exec_console_socket;
+    exec->add_option("--console-socket", exec_console_socket,
+                     "unix socket that receives the pty master (with -t)");
+    exec->add_option("id", exec_opts.id, "container id")->required();
+    std::vector<std::string> exec_command;
+    exec->add_option("command", exec_command, "command and its arguments");
+
+    // runc reads exec's flags only before the container id: what follows is the command,
+    // flags included ("sh -c ..." must not become --cap). CLI11 parses options anywhere, so
+    // the command is cut off here and handed over after the parse.
+    std::vector<char*> args(argv, argv + argc);
+    split_exec_command(args, exec_command);
+    CLI11_PARSE(app, static_cast<int>(args.size()), args.data());
     husk::log::configure(log_path, log_format == "json" ? husk::log::Format::json
                                                         : husk::log::Format::text,
                          debug);
@@ -272,6 +335,17 @@ int main(int argc, char** argv) {
             return finish(rt.kill(id, *sig, kill_all));
         }
         if (*del) return finish(rt.remove(id, force));
+        if (*exec) {
+            if (!exec_cgroup.empty())
+                return report(husk::Error::invalid("--cgroup: joining a sub-cgroup is not "
+                                                   "supported by husk-runtime yet"));
+            exec_opts.tty = exec_tty;
+            exec_opts.console_socket = exec_console_socket;
+            exec_opts.args = exec_command;
+            auto code = husk::runtime::exec_in_container(rt.store(), exec_opts);
+            if (!code) return report(code.error());
+            return *code;
+        }
         if (*run) {
             auto code = rt.run(run_opts, detach);
             if (!code) return report(code.error());

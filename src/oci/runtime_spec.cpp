@@ -10,7 +10,9 @@
 
 #include "common/files.hpp"
 #include "common/safe_path.hpp"
+#include "oci/hooks_parse.hpp"
 #include "oci/json_reader.hpp"
+#include "oci/process_parse.hpp"
 #include "oci/resources_parse.hpp"
 
 #ifndef CLONE_NEWTIME
@@ -178,8 +180,6 @@ Status parse_process(const Node& root, Process& process) {
     HUSK_TRY(node->expect_object());
 
     HUSK_TRY(read_field(*node, "terminal", process.terminal));
-    if (process.terminal)
-        return fail_at("process.terminal", "terminals are not supported by husk-runtime yet");
     if (auto size = node->get("consoleSize")) {
         HUSK_TRY(size->expect_object());
         ConsoleSize console;
@@ -577,7 +577,7 @@ Result<Spec> parse_document(const std::string& json_text, const std::string& sou
     HUSK_TRY(read_field(root, "domainname", spec.domainname));
     if (auto mounts = root.get("mounts")) HUSK_TRY(parse_mounts(*mounts, spec.mounts));
     HUSK_TRY(parse_linux(root, spec.linux));
-    HUSK_TRY(reject_unsupported(root, "hooks"));
+    if (auto hooks = root.get("hooks")) HUSK_TRY(detail::parse_hooks_node(*hooks, spec.hooks));
     HUSK_TRY(read_field(root, "annotations", spec.annotations));
     if (spec.annotations.contains(""))
         return fail_at(member_path("annotations", ""), "empty annotation key");
@@ -595,6 +595,10 @@ const Namespace* Spec::find_namespace(NamespaceType type) const {
 
 bool Spec::has_namespace(NamespaceType type) const {
     return find_namespace(type) != nullptr;
+}
+
+Status detail::parse_process_member(const Node& root, Process& process) {
+    return parse_process(root, process);
 }
 
 Result<Spec> parse_config(const std::string& json_text) {

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "common/error.hpp"
+#include "oci/hooks.hpp"
 #include "oci/seccomp.hpp"
 
 namespace husk::oci {
@@ -189,6 +190,7 @@ struct Spec {
     std::string domainname;
     std::vector<Mount> mounts;
     Linux linux;
+    Hooks hooks;
     std::map<std::string, std::string> annotations;
 
     bool has_namespace(NamespaceType type) const;

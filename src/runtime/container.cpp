@@ -7,6 +7,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -27,12 +28,14 @@
 #include "runtime/capabilities.hpp"
 #include "runtime/cgroup_control.hpp"
 #include "runtime/cgroup_limits.hpp"
+#include "runtime/hooks.hpp"
 #include "runtime/idmap.hpp"
 #include "runtime/init.hpp"
 #include "runtime/lsm.hpp"
 #include "runtime/mount_plan.hpp"
 #include "runtime/seccomp.hpp"
 #include "runtime/sync.hpp"
+#include "runtime/terminal.hpp"
 
 namespace husk::runtime {
 namespace {
@@ -210,6 +213,16 @@ Result<pid_t> Runtime::spawn(const CreateOptions& options, bool keep_child) {
     }
     auto joins = open_namespaces(spec);
     if (!joins) return fail(joins.error());
+    UniqueFd console_socket;
+    if (spec.process.terminal) {
+        // runc's rule: the pty goes to whoever listens on the socket; there is no other way
+        // to hand it over.
+        if (options.console_socket.empty())
+            return fail_invalid("process.terminal: true requires --console-socket");
+        auto connected = connect_console_socket(options.console_socket);
+        if (!connected) return fail(connected.error());
+        console_socket = std::move(*connected);
+    }
     auto cgroup_host = detect_cgroups();
     if (!cgroup_host) return fail(cgroup_host.error().wrap("detect cgroups"));
     auto limits = plan_resources(cgroup_caps(*cgroup_host), spec.linux.resources);
@@ -218,6 +231,13 @@ Result<pid_t> Runtime::spawn(const CreateOptions& options, bool keep_child) {
 
     // Side effects start here; each one is undone if a later step fails.
     HUSK_TRY(store_.reserve(options.id));
+    // A create that fails once its hooks began continues at delete (runtime-spec lifecycle):
+    // poststop runs last, after everything below was undone.
+    std::string poststop_state;
+    auto poststop_on_failure = ScopeExit([&] {
+        if (!poststop_state.empty())
+            run_hooks_warn(spec.hooks.poststop, "poststop", poststop_state);
+    });
     auto remove_state = ScopeExit([&] { (void)store_.remove(options.id); });
     auto lock = store_.lock(options.id);
     if (!lock) return fail(lock.error());
@@ -270,6 +290,10 @@ Result<pid_t> Runtime::spawn(const CreateOptions& options, bool keep_child) {
     init.fifo_fd = fifo.get();
     init.close_fds.push_back(lock->get());
     init.seccomp = seccomp ? &*seccomp : nullptr;
+    const oci::Hooks& hooks = spec.hooks;
+    init.console = spec.process.terminal;
+    init.hooks = !hooks.prestart.empty() || !hooks.create_runtime.empty() ||
+                 !hooks.create_container.empty() || !hooks.start_container.empty();
     for (auto& [type, fd] : *joins) {
         if (type == oci::NamespaceType::pid) {
             // Joining a pid namespace applies to the caller's next child: the init.
@@ -343,24 +367,52 @@ Result<pid_t> Runtime::spawn(const CreateOptions& options, bool keep_child) {
     }
     // If this fails, the init is gone; its own error is already queued for the receive below.
     (void)sync_send(parent_end.get(), SyncType::cgroup_joined);
-    auto reply = sync_receive(parent_end.get());
-    if (!reply)
-        return fail(oom_context(cgroup.dirs(), reply.error()).wrap("create container {}", options.id));
-    if (reply->type != SyncType::ready)
-        return fail(Error(reply->errnum, reply->text).wrap("create container {}", options.id));
-    HUSK_TRY(apply_cgroup_writes(cgroup.dirs(), cgroup.created(), device_limits));
 
     ContainerState state;
     state.id = options.id;
     state.pid = pid;
-    state.init_start_time = process_start_time(pid);
     state.bundle = *bundle;
     state.rootfs = *rootfs;
     state.created = rfc3339_now();
     state.annotations = spec.annotations;
     state.cgroup_dirs = cgroup.dirs();
     state.cgroup_created = cgroup.created();
+
+    auto reply = sync_receive(parent_end.get());
+    if (reply && reply->type == SyncType::hooks) {
+        // The init made the mounts and waits before pivot_root: the runtime's create hooks
+        // run now, prestart (deprecated) first.
+        std::string json = state_json(state, ContainerStatus::creating);
+        poststop_state = state_json(state, ContainerStatus::stopped);
+        HUSK_TRY_CTX(run_hooks(hooks.prestart, "prestart", json), "create container {}",
+                     options.id);
+        HUSK_TRY_CTX(run_hooks(hooks.create_runtime, "createRuntime", json),
+                     "create container {}", options.id);
+        UniqueFd memfd(static_cast<int>(::syscall(SYS_memfd_create, "husk-state", MFD_CLOEXEC)));
+        if (!memfd || ::write(memfd.get(), json.data(), json.size()) !=
+                          static_cast<ssize_t>(json.size()))
+            return fail_errno("pass the state to the container's hooks");
+        (void)sync_send(parent_end.get(), SyncType::hooks_done, nullptr, memfd.get());
+        reply = sync_receive(parent_end.get());
+    }
+    // The init's messages come in its order: hooks (before pivot_root), then the pty.
+    if (reply && reply->type == SyncType::console) {
+        if (!reply->fd) return fail_invalid("create container {}: no pty from the init", options.id);
+        HUSK_TRY_CTX(send_console(console_socket.get(), reply->fd.get(), "/dev/ptmx"),
+                     "create container {}", options.id);
+        console_socket.reset();
+        reply = sync_receive(parent_end.get());
+    }
+    if (!reply)
+        return fail(oom_context(cgroup.dirs(), reply.error()).wrap("create container {}", options.id));
+    if (reply->type != SyncType::ready)
+        return fail(Error(reply->errnum, reply->text).wrap("create container {}", options.id));
+    HUSK_TRY(apply_cgroup_writes(cgroup.dirs(), cgroup.created(), device_limits));
+
+    state.init_start_time = process_start_time(pid);
     HUSK_TRY(store_.save(state));
+    HUSK_TRY(save_hooks(store_.dir(options.id), "poststart", hooks.poststart));
+    HUSK_TRY(save_hooks(store_.dir(options.id), "poststop", hooks.poststop));
     if (!options.pid_file.empty())
         HUSK_TRY_CTX(write_file_atomic(options.pid_file, std::to_string(pid), 0644,
                                        Durability::survive_crash),
@@ -371,10 +423,13 @@ Result<pid_t> Runtime::spawn(const CreateOptions& options, bool keep_child) {
 
     if (keep_child) {
         HUSK_TRY(sync_send(parent_end.get(), SyncType::start));
+        // poststart waits for the exec (its socket end closes then; see start()).
+        if (!hooks.poststart.empty()) (void)sync_receive(parent_end.get());
     }
     kill_child.dismiss();
     destroy_cgroup.dismiss();
     remove_state.dismiss();
+    poststop_on_failure.dismiss();
     return pid;
 }
 
@@ -400,7 +455,25 @@ Status Runtime::start(const std::string& id) {
     }
     if (::write(fifo.get(), "0", 1) != 1) return fail_errno("start container {:?}", id);
     ::unlink(fifo_path.c_str());
+    if (path_exists(store_.dir(id) + "/poststart.json")) {
+        // poststart runs once the process is executed (after startContainer): the init's
+        // end of the fifo closes at its exec, and a fifo without readers reports POLLERR.
+        struct pollfd p{fifo.get(), 0, 0};
+        while (::poll(&p, 1, -1) < 0 && errno == EINTR) {
+        }
+        run_poststart(*state);
+    }
     return {};
+}
+
+void Runtime::run_poststart(const ContainerState& state) const {
+    auto hooks = load_hooks(store_.dir(state.id), "poststart");
+    if (!hooks) {
+        log::warn("hooks.poststart: {}", hooks.error().what());
+        return;
+    }
+    if (!hooks->empty())
+        run_hooks_warn(*hooks, "poststart", state_json(state, ContainerStatus::running));
 }
 
 Result<int> Runtime::run(const CreateOptions& options, bool detach) {
@@ -414,6 +487,7 @@ Result<int> Runtime::run(const CreateOptions& options, bool detach) {
     }
     auto pid = spawn(options, true);
     if (!pid) return fail(pid.error());
+    if (auto state = store_.load(options.id)) run_poststart(*state);
     if (detach) return 0;
     g_forward_to.store(*pid);
 
@@ -472,6 +546,12 @@ Status Runtime::remove(const std::string& id, bool force) {
     }
     auto cgroup = Cgroup::from_dirs(state->cgroup_dirs, state->cgroup_created);
     HUSK_TRY(cgroup.destroy());
+    // The container is gone; its poststop hooks run before delete returns (failures warn).
+    auto poststop = load_hooks(store_.dir(id), "poststop");
+    if (!poststop)
+        log::warn("hooks.poststop: {}", poststop.error().what());
+    else if (!poststop->empty())
+        run_hooks_warn(*poststop, "poststop", state_json(*state, ContainerStatus::stopped));
     return store_.remove(id);
 }
 

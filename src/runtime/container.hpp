@@ -16,6 +16,7 @@ struct CreateOptions {
     std::string id;
     std::string bundle = ".";
     std::string pid_file;
+    std::string console_socket;  // where the pty master goes when process.terminal is true
 };
 
 class Runtime {
@@ -48,6 +49,8 @@ public:
 private:
     struct Spawned;
     [[nodiscard]] Result<pid_t> spawn(const CreateOptions& options, bool keep_child);
+    // Runs the container's poststart hooks (saved in its state dir); failures only warn.
+    void run_poststart(const ContainerState& state) const;
 
     StateStore store_;
 };

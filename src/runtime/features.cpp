@@ -65,7 +65,9 @@ std::string features_json() {
     json doc = {
         {"ociVersionMin", "1.0.0"},
         {"ociVersionMax", "1.2.0"},
-        {"hooks", json::array()},
+        {"hooks",
+         {"prestart", "createRuntime", "createContainer", "startContainer", "poststart",
+          "poststop"}},
         {"mountOptions", known_mount_options()},
         {"linux",
          {{"namespaces", namespaces},

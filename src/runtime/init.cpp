@@ -13,9 +13,11 @@
 #include <algorithm>
 
 #include "common/files.hpp"
+#include "runtime/hooks.hpp"
 #include "runtime/lsm.hpp"
 #include "runtime/process_setup.hpp"
 #include "runtime/sync.hpp"
+#include "runtime/terminal.hpp"
 
 namespace husk::runtime {
 namespace {
@@ -88,6 +90,25 @@ Status apply_sysctl(const oci::Spec& spec) {
     return {};
 }
 
+// The state JSON the runtime sent for the hooks the init runs itself.
+std::string g_hook_state;
+
+// prestart and createRuntime run in the runtime (it is told the mounts are made), then
+// createContainer here: in the container's namespaces, before pivot_root.
+Status run_create_hooks(const InitArgs& args) {
+    HUSK_TRY(sync_send(args.sync_fd, SyncType::hooks));
+    auto done = sync_receive(args.sync_fd);
+    if (!done) return fail(done.error());
+    if (done->type != SyncType::hooks_done || !done->fd)
+        return fail_invalid("unexpected message from the runtime");
+    struct stat st{};
+    if (::fstat(done->fd.get(), &st) != 0) return fail_errno("stat the hooks' state");
+    g_hook_state.resize(static_cast<size_t>(st.st_size));
+    if (::pread(done->fd.get(), g_hook_state.data(), g_hook_state.size(), 0) != st.st_size)
+        return fail_errno("read the hooks' state");
+    return run_hooks(args.spec->hooks.create_container, "createContainer", g_hook_state);
+}
+
 // Everything between the clone and "ready", in the order the kernel needs it.
 Status setup(const InitArgs& args, UniqueFd& listener) {
     const oci::Spec& spec = *args.spec;
@@ -108,10 +129,22 @@ Status setup(const InitArgs& args, UniqueFd& listener) {
                 "bind sources");
         return fail(err);
     }
+    if (args.hooks) {
+        // The runtime's hooks expect the init in its cgroup (and it is by now: the runtime
+        // writes cgroup.procs while we mount).
+        HUSK_TRY(wait_for_cgroup_then_unshare(args));
+        HUSK_TRY(run_create_hooks(args));
+    }
     HUSK_TRY(enter_rootfs(args.rootfs.rootfs));
     HUSK_TRY(apply_sysctl(spec));
     HUSK_TRY(finish_rootfs(spec));
-    HUSK_TRY(wait_for_cgroup_then_unshare(args));
+    if (args.console) {
+        // After pivot_root and the mounts: the pty is one of the container's devpts.
+        auto master = setup_console(spec.process);
+        if (!master) return fail(master.error());
+        HUSK_TRY(sync_send(args.sync_fd, SyncType::console, nullptr, master->get()));
+    }
+    if (!args.hooks) HUSK_TRY(wait_for_cgroup_then_unshare(args));
 
     const auto& process = spec.process;
     HUSK_TRY(apply_rlimits(process));
@@ -185,6 +218,18 @@ void run_init(const InitArgs& args) {
     if (!sync_send(args.sync_fd, SyncType::ready, nullptr, listener.get())) ::_exit(1);
     listener.reset();
     wait_for_start(args);
+    if (!args.spec->hooks.start_container.empty()) {
+        // After start nobody waits on the sync socket: the error goes to the container's
+        // stderr and the container stops (as with runc).
+        std::string state = g_hook_state;
+        if (auto at = state.find("\"status\": \"creating\""); at != std::string::npos)
+            state.replace(at, 20, "\"status\": \"created\"");
+        if (auto st = run_hooks(args.spec->hooks.start_container, "startContainer", state); !st) {
+            std::string msg = fmt::format("husk-runtime: {}\n", st.error().what());
+            (void)!::write(STDERR_FILENO, msg.data(), msg.size());
+            ::_exit(1);
+        }
+    }
 
     // No fd of the runtime's may survive into the container (CVE-2024-21626).
     ::syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);

@@ -24,6 +24,10 @@ struct InitArgs {
     bool new_cgroup_ns = false;
     bool new_time_ns = false;
     const SeccompProgram* seccomp = nullptr;  // compiled by the parent; null: no filter
+    // The config has prestart/createRuntime/createContainer/startContainer hooks: stop for
+    // them between the mounts and pivot_root (hooks.hpp has the order).
+    bool hooks = false;
+    bool console = false;  // process.terminal: open a pty, send its master (terminal.hpp)
 };
 
 // Never returns: execs the container process, or reports the error and exits.

@@ -16,6 +16,9 @@ enum class SyncType : uint32_t {
     error = 3,  // init -> parent: setup failed (errno + message)
     start = 4,  // parent -> init (run only): exec the process now
     cgroup_joined = 5,  // parent -> init: the init is in every hierarchy of its cgroup
+    hooks = 6,          // init -> parent: mounts made; run prestart and createRuntime hooks
+    hooks_done = 7,     // parent -> init: they ran (fd: the state JSON, for the init's hooks)
+    console = 8,        // init -> parent: fd: the pty master for --console-socket
 };
 
 struct SyncMessage {
