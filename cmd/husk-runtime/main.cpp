@@ -27,7 +27,9 @@ int report(const husk::Error& error) {
     return 1;
 }
 
-int finish(const Status& status) { return status ? 0 : report(status.error()); }
+int finish(const Status& status) {
+    return status ? 0 : report(status.error());
+}
 
 std::string list_table(const husk::runtime::Runtime& rt, bool quiet, bool json) {
     auto containers = rt.list();
@@ -45,8 +47,8 @@ std::string list_table(const husk::runtime::Runtime& rt, bool quiet, bool json) 
     }
     size_t width = 2;
     for (auto& [s, status] : *containers) width = std::max(width, s.id.size());
-    out += fmt::format("{:<{}}   {:<8}{:<10}{:<40}{:<32}{}\n", "ID", width, "PID", "STATUS", "BUNDLE",
-                       "CREATED", "OWNER");
+    out += fmt::format("{:<{}}   {:<8}{:<10}{:<40}{:<32}{}\n", "ID", width, "PID", "STATUS",
+                       "BUNDLE", "CREATED", "OWNER");
     for (auto& [s, status] : *containers) {
         int pid = status == husk::runtime::ContainerStatus::stopped ? 0 : s.pid;
         out += fmt::format("{:<{}}   {:<8}{:<10}{:<40}{:<32}{}\n", s.id, width, pid,
@@ -156,8 +158,10 @@ void split_exec_command(std::vector<char*>& args, std::vector<std::string>& comm
     for (; i < args.size(); ++i) {
         std::string_view arg = args[i];
         if (arg == "exec") break;
-        if (takes_value(arg, {"--root", "--log", "--log-format", "--rootless"})) ++i;
-        else if (!arg.starts_with("-")) return;  // another verb
+        if (takes_value(arg, {"--root", "--log", "--log-format", "--rootless"}))
+            ++i;
+        else if (!arg.starts_with("-"))
+            return;  // another verb
     }
     for (++i; i < args.size(); ++i) {
         std::string_view arg = args[i];
@@ -189,7 +193,8 @@ int main(int argc, char** argv) {
     std::string rootless = "false";
     app.add_option("--root", root, "directory for container state");
     app.add_option("--log", log_path, "log file (default stderr)");
-    app.add_option("--log-format", log_format, "log format")->check(CLI::IsMember({"text", "json"}));
+    app.add_option("--log-format", log_format, "log format")
+        ->check(CLI::IsMember({"text", "json"}));
     app.add_flag("--debug", debug, "debug logging");
     app.add_flag("--systemd-cgroup", systemd_cgroup, "use systemd cgroups");
     app.add_option("--rootless", rootless, "rootless mode (true, false, auto)");
@@ -309,15 +314,16 @@ int main(int argc, char** argv) {
     std::vector<char*> args(argv, argv + argc);
     split_exec_command(args, exec_command);
     CLI11_PARSE(app, static_cast<int>(args.size()), args.data());
-    husk::log::configure(log_path, log_format == "json" ? husk::log::Format::json
-                                                        : husk::log::Format::text,
-                         debug);
+    husk::log::configure(
+        log_path, log_format == "json" ? husk::log::Format::json : husk::log::Format::text, debug);
     if (systemd_cgroup)
-        return report(husk::Error::invalid("--systemd-cgroup: systemd cgroups are not supported "
-                                           "by husk-runtime yet"));
+        return report(
+            husk::Error::invalid("--systemd-cgroup: systemd cgroups are not supported "
+                                 "by husk-runtime yet"));
     if (rootless == "true")
-        return report(husk::Error::invalid("--rootless: rootless mode is not supported by "
-                                           "husk-runtime yet"));
+        return report(
+            husk::Error::invalid("--rootless: rootless mode is not supported by "
+                                 "husk-runtime yet"));
 
     husk::runtime::Runtime rt(root);
     try {
@@ -337,8 +343,9 @@ int main(int argc, char** argv) {
         if (*del) return finish(rt.remove(id, force));
         if (*exec) {
             if (!exec_cgroup.empty())
-                return report(husk::Error::invalid("--cgroup: joining a sub-cgroup is not "
-                                                   "supported by husk-runtime yet"));
+                return report(
+                    husk::Error::invalid("--cgroup: joining a sub-cgroup is not "
+                                         "supported by husk-runtime yet"));
             exec_opts.tty = exec_tty;
             exec_opts.console_socket = exec_console_socket;
             exec_opts.args = exec_command;
@@ -400,7 +407,8 @@ int main(int argc, char** argv) {
             std::string path = spec_bundle + "/config.json";
             if (husk::path_exists(path))
                 return report(husk::Error::invalid("{} exists: remove it first", path));
-            return finish(husk::write_file_atomic(path, husk::oci::default_config_json(spec_rootless)));
+            return finish(
+                husk::write_file_atomic(path, husk::oci::default_config_json(spec_rootless)));
         }
     } catch (const std::exception& e) {
         husk::log::error("{}", e.what());

@@ -32,8 +32,7 @@ public:
     // Prefixes context, keeping the errno: err.wrap("mount {} on {}", src, dst).
     template <typename... Args>
     Error wrap(fmt::format_string<Args...> format, Args&&... args) const& {
-        return Error(errno_,
-                     fmt::format(format, std::forward<Args>(args)...) + ": " + message_);
+        return Error(errno_, fmt::format(format, std::forward<Args>(args)...) + ": " + message_);
     }
 
     int errnum() const { return errno_; }
@@ -53,7 +52,9 @@ template <typename T>
 using Result = std::expected<T, Error>;
 using Status = std::expected<void, Error>;
 
-inline std::unexpected<Error> fail(Error e) { return std::unexpected<Error>(std::move(e)); }
+inline std::unexpected<Error> fail(Error e) {
+    return std::unexpected<Error>(std::move(e));
+}
 
 // Shorthands for the two most common failure shapes.
 template <typename... Args>
@@ -70,15 +71,15 @@ std::unexpected<Error> fail_invalid(fmt::format_string<Args...> format, Args&&..
 // Propagates a failed Result/Status from the enclosing function. GCC 12 has no
 // statement-expression-free alternative that keeps this short; it is used at call sites
 // where each step can fail and the context is added by the callee.
-#define HUSK_TRY(expr)                                                  \
-    do {                                                                \
-        if (auto husk_try_result_ = (expr); !husk_try_result_)          \
-            return ::husk::fail(std::move(husk_try_result_).error());   \
+#define HUSK_TRY(expr)                                                \
+    do {                                                              \
+        if (auto husk_try_result_ = (expr); !husk_try_result_)        \
+            return ::husk::fail(std::move(husk_try_result_).error()); \
     } while (0)
 
 // As HUSK_TRY, adding context to the error.
-#define HUSK_TRY_CTX(expr, ...)                                                           \
-    do {                                                                                  \
-        if (auto husk_try_result_ = (expr); !husk_try_result_)                            \
-            return ::husk::fail(husk_try_result_.error().wrap(__VA_ARGS__));              \
+#define HUSK_TRY_CTX(expr, ...)                                              \
+    do {                                                                     \
+        if (auto husk_try_result_ = (expr); !husk_try_result_)               \
+            return ::husk::fail(husk_try_result_.error().wrap(__VA_ARGS__)); \
     } while (0)

@@ -39,7 +39,9 @@ Status write_all(int fd, std::string_view content, const std::string& path) {
 
 }  // namespace
 
-Result<std::string> read_file(const std::string& path) { return read_file_at(AT_FDCWD, path); }
+Result<std::string> read_file(const std::string& path) {
+    return read_file_at(AT_FDCWD, path);
+}
 
 Result<std::string> read_file_at(int dirfd, const std::string& path) {
     UniqueFd fd(::openat(dirfd, path.c_str(), O_RDONLY | O_CLOEXEC));
@@ -91,7 +93,7 @@ Status make_dirs(const std::string& path, mode_t mode) {
         if (::mkdir(prefix.c_str(), mode) != 0 && errno != EEXIST)
             return fail_errno("mkdir {}", prefix);
     }
-    struct stat st{};
+    struct stat st {};
     if (::stat(path.c_str(), &st) != 0) return fail_errno("stat {}", path);
     if (!S_ISDIR(st.st_mode)) return fail(Error(ENOTDIR, fmt::format("mkdir {}", path)));
     return {};
@@ -100,13 +102,14 @@ Status make_dirs(const std::string& path, mode_t mode) {
 namespace {
 
 Status remove_tree_at(int parent, const char* name, dev_t dev, const std::string& shown) {
-    struct stat st{};
+    struct stat st {};
     if (::fstatat(parent, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
         if (errno == ENOENT) return {};
         return fail_errno("stat {}", shown);
     }
     if (S_ISDIR(st.st_mode)) {
-        if (st.st_dev != dev) return fail(Error(EXDEV, fmt::format("remove {}: a mount point", shown)));
+        if (st.st_dev != dev)
+            return fail(Error(EXDEV, fmt::format("remove {}: a mount point", shown)));
         UniqueFd dfd(::openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
         if (!dfd) return fail_errno("open {}", shown);
         DIR* dir = ::fdopendir(::fcntl(dfd.get(), F_DUPFD_CLOEXEC, 0));
@@ -131,7 +134,7 @@ Status remove_tree_at(int parent, const char* name, dev_t dev, const std::string
 }  // namespace
 
 Status remove_tree(const std::string& path) {
-    struct stat st{};
+    struct stat st {};
     if (::lstat(path.c_str(), &st) != 0) {
         if (errno == ENOENT) return {};
         return fail_errno("stat {}", path);
@@ -140,7 +143,7 @@ Status remove_tree(const std::string& path) {
 }
 
 bool path_exists(const std::string& path) {
-    struct stat st{};
+    struct stat st {};
     return ::lstat(path.c_str(), &st) == 0;
 }
 

@@ -24,18 +24,22 @@ Sink& sink() {
 
 const char* level_name(Level level) {
     switch (level) {
-        case Level::debug: return "debug";
-        case Level::info: return "info";
-        case Level::warning: return "warning";
-        case Level::error: return "error";
+        case Level::debug:
+            return "debug";
+        case Level::info:
+            return "info";
+        case Level::warning:
+            return "warning";
+        case Level::error:
+            return "error";
     }
     return "info";
 }
 
 std::string timestamp() {
-    struct timespec ts{};
+    struct timespec ts {};
     ::clock_gettime(CLOCK_REALTIME, &ts);
-    struct tm tm{};
+    struct tm tm {};
     ::gmtime_r(&ts.tv_sec, &tm);
     char buf[64];
     size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
@@ -57,14 +61,15 @@ void configure(const std::string& path, Format format, bool debug) {
     }
 }
 
-bool debug_enabled() { return sink().debug; }
+bool debug_enabled() {
+    return sink().debug;
+}
 
 void write(Level level, std::string_view message) {
     const Sink& s = sink();
     std::string line;
     if (s.format == Format::json) {
-        nlohmann::json j = {
-            {"level", level_name(level)}, {"msg", message}, {"time", timestamp()}};
+        nlohmann::json j = {{"level", level_name(level)}, {"msg", message}, {"time", timestamp()}};
         line = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
     } else if (s.fd == STDERR_FILENO) {
         line = fmt::format("husk-runtime: {}{}\n",

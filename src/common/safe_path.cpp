@@ -32,7 +32,7 @@ std::vector<std::string> split_components(const std::string& path) {
 }  // namespace
 
 Result<UniqueFd> open_in_root(int root_fd, const std::string& path, int flags, mode_t mode) {
-    struct open_how how{};
+    struct open_how how {};
     how.flags = static_cast<__u64>(flags | O_CLOEXEC);
     how.mode = (flags & (O_CREAT | O_TMPFILE)) ? mode : 0;
     how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
@@ -70,9 +70,10 @@ Result<UniqueFd> make_dirs_in_root(int root_fd, const std::string& path, mode_t 
         }
         auto dir = open_in_root(root_fd, joined(), O_PATH | O_DIRECTORY);
         if (!dir) return dir;
-        struct stat st{};
+        struct stat st {};
         if (::fstatat(dir->get(), part.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
-            if (errno != ENOENT) return fail_errno("stat {} inside the root", joined() + "/" + part);
+            if (errno != ENOENT)
+                return fail_errno("stat {} inside the root", joined() + "/" + part);
             if (::mkdirat(dir->get(), part.c_str(), mode) != 0 && errno != EEXIST)
                 return fail_errno("mkdir {} inside the root", clean_path(joined() + "/" + part));
             walked.push_back(part);
@@ -109,7 +110,7 @@ Result<UniqueFd> make_file_in_root(int root_fd, const std::string& path, mode_t 
         if (name.empty()) return fail_invalid("{} is not a file path", path);
         auto dir = make_dirs_in_root(root_fd, parent);
         if (!dir) return fail(dir.error());
-        struct stat st{};
+        struct stat st {};
         if (::fstatat(dir->get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) {
             // Something is there: never open it for writing (it could be a device node).
             if (!S_ISLNK(st.st_mode)) return open_in_root(root_fd, cleaned, O_PATH);
@@ -129,7 +130,9 @@ Result<UniqueFd> make_file_in_root(int root_fd, const std::string& path, mode_t 
     return fail(Error(ELOOP, fmt::format("resolve {} inside the root", path)));
 }
 
-std::string fd_path(int fd) { return "/proc/self/fd/" + std::to_string(fd); }
+std::string fd_path(int fd) {
+    return "/proc/self/fd/" + std::to_string(fd);
+}
 
 std::string clean_path(const std::string& path) {
     std::vector<std::string> out;

@@ -459,8 +459,7 @@ Status parse_linux(const Node& document, Linux& linux_config) {
         HUSK_TRY(detail::validate_cgroups_path(*path, linux_config.cgroups_path));
     if (auto resources = node->get("resources"))
         HUSK_TRY(detail::parse_resources_node(*resources, linux_config.resources));
-    for (const char* key : {"intelRdt", "memoryPolicy"})
-        HUSK_TRY(reject_unsupported(*node, key));
+    for (const char* key : {"intelRdt", "memoryPolicy"}) HUSK_TRY(reject_unsupported(*node, key));
     // Here the keys are the settings: {"eth0": {}} asks to move eth0 into the container.
     if (auto devices = node->get("netDevices"); devices && !devices->value().empty())
         return devices->fail("not supported by husk-runtime yet");

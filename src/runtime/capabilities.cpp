@@ -32,8 +32,8 @@ std::vector<int> held_capabilities() {
 std::vector<std::string> drop_unavailable(oci::Capabilities& caps) {
     auto held = held_capabilities();
     std::vector<std::string> dropped;
-    for (auto* set : {&caps.bounding, &caps.effective, &caps.inheritable, &caps.permitted,
-                      &caps.ambient}) {
+    for (auto* set :
+         {&caps.bounding, &caps.effective, &caps.inheritable, &caps.permitted, &caps.ambient}) {
         std::erase_if(*set, [&](int cap) {
             if (contains(held, cap)) return false;
             auto name = cap_name(cap);
@@ -75,7 +75,8 @@ Status apply_capabilities_after_setuid(const oci::Capabilities& caps) {
         }
         return 0;
     };
-    if (set_flag(caps.effective, CAP_EFFECTIVE) != 0 || set_flag(caps.permitted, CAP_PERMITTED) != 0 ||
+    if (set_flag(caps.effective, CAP_EFFECTIVE) != 0 ||
+        set_flag(caps.permitted, CAP_PERMITTED) != 0 ||
         set_flag(caps.inheritable, CAP_INHERITABLE) != 0) {
         cap_free(state);
         return fail_errno("build capability sets");
@@ -84,7 +85,8 @@ Status apply_capabilities_after_setuid(const oci::Capabilities& caps) {
     cap_free(state);
     if (rc != 0) return fail_errno("set capabilities (effective must be within permitted)");
 
-    if (cap_reset_ambient() != 0 && errno != EINVAL) return fail_errno("reset ambient capabilities");
+    if (cap_reset_ambient() != 0 && errno != EINVAL)
+        return fail_errno("reset ambient capabilities");
     for (int cap : caps.ambient) {
         if (cap_set_ambient(static_cast<cap_value_t>(cap), CAP_SET) != 0)
             return fail_errno("raise ambient {} (it must be permitted and inheritable)",

@@ -26,9 +26,9 @@ std::vector<std::string> split(const std::string& s, char sep) {
 
 // The controllers of a v1 mount from its super options ("rw,memory" -> "memory").
 std::string v1_controllers(const std::string& super_options) {
-    static const char* known[] = {"cpu",     "cpuacct", "cpuset",   "memory",     "devices",
-                                  "freezer", "blkio",   "pids",     "net_cls",    "net_prio",
-                                  "perf_event", "hugetlb", "rdma",  "misc"};
+    static const char* known[] = {"cpu",        "cpuacct", "cpuset", "memory",  "devices",
+                                  "freezer",    "blkio",   "pids",   "net_cls", "net_prio",
+                                  "perf_event", "hugetlb", "rdma",   "misc"};
     std::vector<std::string> found;
     for (auto& opt : split(super_options, ',')) {
         if (opt.starts_with("name=")) found.push_back(opt);
@@ -58,10 +58,14 @@ Status init_cpuset(const std::string& dir) {
 
 const char* cgroup_layout_name(CgroupLayout layout) {
     switch (layout) {
-        case CgroupLayout::none: return "none";
-        case CgroupLayout::legacy: return "v1";
-        case CgroupLayout::hybrid: return "hybrid";
-        case CgroupLayout::unified: return "v2";
+        case CgroupLayout::none:
+            return "none";
+        case CgroupLayout::legacy:
+            return "v1";
+        case CgroupLayout::hybrid:
+            return "hybrid";
+        case CgroupLayout::unified:
+            return "v2";
     }
     return "none";
 }
@@ -115,7 +119,7 @@ Result<CgroupHost> detect_cgroups(const std::string& proc_root) {
         // in mountinfo but out of reach: on the live host, what the path holds now decides.
         // (A fixture tree's mount points do not exist here.)
         if (proc_root == "/proc") {
-            struct statfs fs{};
+            struct statfs fs {};
             unsigned long magic = h.unified ? CGROUP2_SUPER_MAGIC : CGROUP_SUPER_MAGIC;
             if (::statfs(h.mount_point.c_str(), &fs) != 0 ||
                 static_cast<unsigned long>(fs.f_type) != magic)
@@ -152,7 +156,8 @@ Result<Cgroup> Cgroup::create(const CgroupHost& host, const std::string& cgroups
     for (auto& h : host.hierarchies) {
         std::string rel = resolve_cgroup_path(cgroups_path, h.own_path, container_id);
         if (rel == "/")
-            return fail_invalid("linux.cgroupsPath: {:?} resolves to the root cgroup", cgroups_path);
+            return fail_invalid("linux.cgroupsPath: {:?} resolves to the root cgroup",
+                                cgroups_path);
         std::string dir = h.mount_point + rel;
         // Create each missing level, remembering it so destroy() removes exactly those.
         std::string walked = h.mount_point;

@@ -17,10 +17,10 @@ const char* cgroup_layout_name(CgroupLayout layout);
 
 // One mounted hierarchy: v1 (one or more controllers, or a named one) or the v2 tree.
 struct CgroupHierarchy {
-    std::string mount_point;   // /sys/fs/cgroup/memory
-    std::string controllers;   // "memory", "cpu,cpuacct", "name=systemd", "" for v2
-    bool unified = false;      // cgroup2
-    std::string own_path;      // the caller's cgroup in it, from /proc/self/cgroup
+    std::string mount_point;  // /sys/fs/cgroup/memory
+    std::string controllers;  // "memory", "cpu,cpuacct", "name=systemd", "" for v2
+    bool unified = false;     // cgroup2
+    std::string own_path;     // the caller's cgroup in it, from /proc/self/cgroup
 };
 
 struct CgroupHost {

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <linux/nsfs.h>
+#include <linux/sched.h>
 #include <poll.h>
 #include <pwd.h>
 #include <sched.h>
@@ -13,7 +14,6 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
-#include <linux/sched.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -41,15 +41,14 @@ namespace husk::runtime {
 namespace {
 
 std::string rfc3339_now() {
-    struct timespec ts{};
+    struct timespec ts {};
     ::clock_gettime(CLOCK_REALTIME, &ts);
-    struct tm tm{};
+    struct tm tm {};
     ::gmtime_r(&ts.tv_sec, &tm);
     char buf[32];
     std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
     return fmt::format("{}.{:09}Z", buf, ts.tv_nsec);
 }
-
 
 Result<std::string> real_path(const std::string& path, const std::string& what) {
     char buf[PATH_MAX];
@@ -58,7 +57,8 @@ Result<std::string> real_path(const std::string& path, const std::string& what) 
 }
 
 // Opens the namespaces to join and checks each is of the type the config says.
-Result<std::vector<std::pair<oci::NamespaceType, UniqueFd>>> open_namespaces(const oci::Spec& spec) {
+Result<std::vector<std::pair<oci::NamespaceType, UniqueFd>>> open_namespaces(
+    const oci::Spec& spec) {
     std::vector<std::pair<oci::NamespaceType, UniqueFd>> out;
     for (size_t i = 0; i < spec.linux.namespaces.size(); ++i) {
         const auto& ns = spec.linux.namespaces[i];
@@ -66,7 +66,8 @@ Result<std::vector<std::pair<oci::NamespaceType, UniqueFd>>> open_namespaces(con
         UniqueFd fd(::open(ns.path.c_str(), O_RDONLY | O_CLOEXEC));
         if (!fd) return fail_errno("linux.namespaces[{}].path {}", i, ns.path);
         int type = ::ioctl(fd.get(), NS_GET_NSTYPE);
-        if (type < 0) return fail_errno("linux.namespaces[{}].path {}: not a namespace", i, ns.path);
+        if (type < 0)
+            return fail_errno("linux.namespaces[{}].path {}: not a namespace", i, ns.path);
         if (type != oci::namespace_clone_flag(ns.type))
             return fail_invalid("linux.namespaces[{}].path {}: not a {} namespace", i, ns.path,
                                 oci::namespace_type_name(ns.type));
@@ -80,7 +81,8 @@ Result<std::vector<std::pair<oci::NamespaceType, UniqueFd>>> open_namespaces(con
 
 std::string id_map_text(const std::vector<oci::IdMapping>& mappings) {
     std::string text;
-    for (const auto& m : mappings) text += fmt::format("{} {} {}\n", m.container_id, m.host_id, m.size);
+    for (const auto& m : mappings)
+        text += fmt::format("{} {} {}\n", m.container_id, m.host_id, m.size);
     return text;
 }
 
@@ -89,7 +91,9 @@ Status wait_for_exit(pid_t pid, uint64_t start_time, int timeout_ms) {
     if (pidfd < 0) return errno == ESRCH ? Status{} : fail_errno("pidfd_open {}", pid);
     UniqueFd guard(pidfd);
     if (process_start_time(pid) != start_time) return {};
-    struct pollfd p{pidfd, POLLIN, 0};
+    struct pollfd p {
+        pidfd, POLLIN, 0
+    };
     int rc = ::poll(&p, 1, timeout_ms);
     if (rc == 0) return fail(Error(ETIMEDOUT, fmt::format("waiting for pid {} to exit", pid)));
     return {};
@@ -156,7 +160,8 @@ Result<int> parse_signal(const std::string& name) {
         if (!rest.empty()) {
             char expected = from_min ? '+' : '-';
             char* end = nullptr;
-            long offset = rest.size() > 1 && rest[0] == expected && std::isdigit(static_cast<unsigned char>(rest[1]))
+            long offset = rest.size() > 1 && rest[0] == expected &&
+                                  std::isdigit(static_cast<unsigned char>(rest[1]))
                               ? std::strtol(rest.c_str() + 1, &end, 10)
                               : -1;
             if (offset < 0 || end == nullptr || *end != '\0')
@@ -176,16 +181,18 @@ Result<pid_t> Runtime::spawn(const CreateOptions& options, bool keep_child) {
     if (!loaded) return fail(loaded.error());
     oci::Spec spec = std::move(*loaded);
 
-    std::string root_path = spec.root.path.front() == '/' ? spec.root.path : *bundle + "/" + spec.root.path;
+    std::string root_path =
+        spec.root.path.front() == '/' ? spec.root.path : *bundle + "/" + spec.root.path;
     auto rootfs = real_path(root_path, "root.path");
     if (!rootfs) return fail(rootfs.error());
-    struct stat st{};
+    struct stat st {};
     if (::stat(rootfs->c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
         return fail(Error(ENOTDIR, fmt::format("root.path {}", *rootfs)));
 
     const oci::Namespace* mount_ns = spec.find_namespace(oci::NamespaceType::mount);
     if (mount_ns == nullptr)
-        return fail_invalid("linux.namespaces: a mount namespace is required (the rootfs is set up in it)");
+        return fail_invalid(
+            "linux.namespaces: a mount namespace is required (the rootfs is set up in it)");
     if (!mount_ns->path.empty())
         return fail_invalid("linux.namespaces: joining a mount namespace by path is not supported");
 
@@ -197,13 +204,15 @@ Result<pid_t> Runtime::spawn(const CreateOptions& options, bool keep_child) {
     if (!idmapped_trees) return fail(idmapped_trees.error());
     if (spec.process.capabilities) {
         for (const auto& name : drop_unavailable(*spec.process.capabilities))
-            log::warn("process.capabilities: {} is not available to husk-runtime on this host "
-                      "(missing from its bounding set); the container will not have it",
-                      name);
+            log::warn(
+                "process.capabilities: {} is not available to husk-runtime on this host "
+                "(missing from its bounding set); the container will not have it",
+                name);
         for (const auto& name : drop_unraisable_ambient(*spec.process.capabilities))
-            log::warn("process.capabilities.ambient: {} is not both permitted and inheritable, "
-                      "so the kernel cannot raise it; the container will not have it",
-                      name);
+            log::warn(
+                "process.capabilities.ambient: {} is not both permitted and inheritable, "
+                "so the kernel cannot raise it; the container will not have it",
+                name);
     }
     std::optional<SeccompProgram> seccomp;
     if (spec.linux.seccomp) {
@@ -273,9 +282,13 @@ Result<pid_t> Runtime::spawn(const CreateOptions& options, bool keep_child) {
         if (!ns.path.empty()) continue;
         switch (ns.type) {
             case oci::NamespaceType::cgroup:
-            case oci::NamespaceType::time: break;  // unshared by the init, see init.cpp
-            case oci::NamespaceType::user: new_user = true; [[fallthrough]];
-            default: flags |= static_cast<unsigned long>(oci::namespace_clone_flag(ns.type));
+            case oci::NamespaceType::time:
+                break;  // unshared by the init, see init.cpp
+            case oci::NamespaceType::user:
+                new_user = true;
+                [[fallthrough]];
+            default:
+                flags |= static_cast<unsigned long>(oci::namespace_clone_flag(ns.type));
         }
     }
 
@@ -322,9 +335,9 @@ Result<pid_t> Runtime::spawn(const CreateOptions& options, bool keep_child) {
     // clone3 places the init in its v2 cgroup at birth (CLONE_INTO_CGROUP); v1 hierarchies
     // (and kernels without clone3) take a write to cgroup.procs below.
     UniqueFd unified = cgroup.open_unified();
-    struct clone_args clone_args{};
-    clone_args.flags = (flags & ~static_cast<unsigned long>(CSIGNAL)) |
-                       (unified ? CLONE_INTO_CGROUP : 0);
+    struct clone_args clone_args {};
+    clone_args.flags =
+        (flags & ~static_cast<unsigned long>(CSIGNAL)) | (unified ? CLONE_INTO_CGROUP : 0);
     clone_args.exit_signal = SIGCHLD;
     clone_args.cgroup = static_cast<__u64>(unified ? unified.get() : 0);
     long rc = ::syscall(SYS_clone3, &clone_args, sizeof clone_args);
@@ -386,25 +399,27 @@ Result<pid_t> Runtime::spawn(const CreateOptions& options, bool keep_child) {
         poststop_state = state_json(state, ContainerStatus::stopped);
         HUSK_TRY_CTX(run_hooks(hooks.prestart, "prestart", json), "create container {}",
                      options.id);
-        HUSK_TRY_CTX(run_hooks(hooks.create_runtime, "createRuntime", json),
-                     "create container {}", options.id);
+        HUSK_TRY_CTX(run_hooks(hooks.create_runtime, "createRuntime", json), "create container {}",
+                     options.id);
         UniqueFd memfd(static_cast<int>(::syscall(SYS_memfd_create, "husk-state", MFD_CLOEXEC)));
-        if (!memfd || ::write(memfd.get(), json.data(), json.size()) !=
-                          static_cast<ssize_t>(json.size()))
+        if (!memfd ||
+            ::write(memfd.get(), json.data(), json.size()) != static_cast<ssize_t>(json.size()))
             return fail_errno("pass the state to the container's hooks");
         (void)sync_send(parent_end.get(), SyncType::hooks_done, nullptr, memfd.get());
         reply = sync_receive(parent_end.get());
     }
     // The init's messages come in its order: hooks (before pivot_root), then the pty.
     if (reply && reply->type == SyncType::console) {
-        if (!reply->fd) return fail_invalid("create container {}: no pty from the init", options.id);
+        if (!reply->fd)
+            return fail_invalid("create container {}: no pty from the init", options.id);
         HUSK_TRY_CTX(send_console(console_socket.get(), reply->fd.get(), "/dev/ptmx"),
                      "create container {}", options.id);
         console_socket.reset();
         reply = sync_receive(parent_end.get());
     }
     if (!reply)
-        return fail(oom_context(cgroup.dirs(), reply.error()).wrap("create container {}", options.id));
+        return fail(
+            oom_context(cgroup.dirs(), reply.error()).wrap("create container {}", options.id));
     if (reply->type != SyncType::ready)
         return fail(Error(reply->errnum, reply->text).wrap("create container {}", options.id));
     HUSK_TRY(apply_cgroup_writes(cgroup.dirs(), cgroup.created(), device_limits));
@@ -446,11 +461,13 @@ Status Runtime::start(const std::string& id) {
     if (!state) return fail(state.error());
     auto status = store_.status(*state);
     if (status != ContainerStatus::created)
-        return fail_invalid("cannot start container {:?}: it is {}, not created", id, status_name(status));
+        return fail_invalid("cannot start container {:?}: it is {}, not created", id,
+                            status_name(status));
     std::string fifo_path = store_.fifo_path(id);
     UniqueFd fifo(::open(fifo_path.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC));
     if (!fifo) {
-        if (errno == ENXIO) return fail_invalid("cannot start container {:?}: its init is not running", id);
+        if (errno == ENXIO)
+            return fail_invalid("cannot start container {:?}: its init is not running", id);
         return fail_errno("open {}", fifo_path);
     }
     if (::write(fifo.get(), "0", 1) != 1) return fail_errno("start container {:?}", id);
@@ -458,7 +475,9 @@ Status Runtime::start(const std::string& id) {
     if (path_exists(store_.dir(id) + "/poststart.json")) {
         // poststart runs once the process is executed (after startContainer): the init's
         // end of the fifo closes at its exec, and a fifo without readers reports POLLERR.
-        struct pollfd p{fifo.get(), 0, 0};
+        struct pollfd p {
+            fifo.get(), 0, 0
+        };
         while (::poll(&p, 1, -1) < 0 && errno == EINTR) {
         }
         run_poststart(*state);
@@ -479,7 +498,7 @@ void Runtime::run_poststart(const ContainerState& state) const {
 Result<int> Runtime::run(const CreateOptions& options, bool detach) {
     // Forward the usual signals to the container while we wait for it, as runc does.
     if (!detach) {
-        struct sigaction sa{};
+        struct sigaction sa {};
         sa.sa_handler = forward_signal;
         sa.sa_flags = SA_RESTART;
         for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH})

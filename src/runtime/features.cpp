@@ -8,8 +8,8 @@
 #include <algorithm>
 
 #include <fmt/core.h>
-#include <nlohmann/json.hpp>
 #include <seccomp.h>
+#include <nlohmann/json.hpp>
 
 #include "oci/runtime_spec.hpp"
 #include "oci/seccomp.hpp"
@@ -22,13 +22,14 @@ namespace {
 // A filter flag the kernel knows makes seccomp(2) fail on the NULL program (EFAULT); an
 // unknown one fails on the flag (EINVAL). Nothing is installed either way.
 bool kernel_supports_seccomp_flag(const std::string& name) {
-    unsigned long flag = name == "SECCOMP_FILTER_FLAG_TSYNC"            ? SECCOMP_FILTER_FLAG_TSYNC
-                         : name == "SECCOMP_FILTER_FLAG_LOG"            ? SECCOMP_FILTER_FLAG_LOG
-                         : name == "SECCOMP_FILTER_FLAG_SPEC_ALLOW"     ? SECCOMP_FILTER_FLAG_SPEC_ALLOW
-                         // Only valid together with a listener.
-                         : name == "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"
-                             ? SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV | SECCOMP_FILTER_FLAG_NEW_LISTENER
-                             : 0;
+    unsigned long flag =
+        name == "SECCOMP_FILTER_FLAG_TSYNC"        ? SECCOMP_FILTER_FLAG_TSYNC
+        : name == "SECCOMP_FILTER_FLAG_LOG"        ? SECCOMP_FILTER_FLAG_LOG
+        : name == "SECCOMP_FILTER_FLAG_SPEC_ALLOW" ? SECCOMP_FILTER_FLAG_SPEC_ALLOW
+        // Only valid together with a listener.
+        : name == "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"
+            ? SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV | SECCOMP_FILTER_FLAG_NEW_LISTENER
+            : 0;
     if (flag == 0) return false;
     return ::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flag, nullptr) < 0 && errno == EFAULT;
 }
@@ -51,9 +52,10 @@ std::vector<std::string> capability_names() {
 std::string features_json() {
     using nlohmann::json;
     json namespaces = json::array();
-    for (auto type : {oci::NamespaceType::cgroup, oci::NamespaceType::ipc, oci::NamespaceType::mount,
-                      oci::NamespaceType::network, oci::NamespaceType::pid, oci::NamespaceType::time,
-                      oci::NamespaceType::user, oci::NamespaceType::uts})
+    for (auto type :
+         {oci::NamespaceType::cgroup, oci::NamespaceType::ipc, oci::NamespaceType::mount,
+          oci::NamespaceType::network, oci::NamespaceType::pid, oci::NamespaceType::time,
+          oci::NamespaceType::user, oci::NamespaceType::uts})
         namespaces.push_back(oci::namespace_type_name(type));
 
     auto seccomp = oci::seccomp_known_names();
@@ -73,7 +75,11 @@ std::string features_json() {
          {{"namespaces", namespaces},
           {"capabilities", capability_names()},
           {"cgroup",
-           {{"v1", true}, {"v2", true}, {"systemd", false}, {"systemdUser", false}, {"rdma", false}}},
+           {{"v1", true},
+            {"v2", true},
+            {"systemd", false},
+            {"systemdUser", false},
+            {"rdma", false}}},
           {"seccomp",
            {{"enabled", true},
             {"actions", seccomp.actions},

@@ -101,7 +101,7 @@ Status run_create_hooks(const InitArgs& args) {
     if (!done) return fail(done.error());
     if (done->type != SyncType::hooks_done || !done->fd)
         return fail_invalid("unexpected message from the runtime");
-    struct stat st{};
+    struct stat st {};
     if (::fstat(done->fd.get(), &st) != 0) return fail_errno("stat the hooks' state");
     g_hook_state.resize(static_cast<size_t>(st.st_size));
     if (::pread(done->fd.get(), g_hook_state.data(), g_hook_state.size(), 0) != st.st_size)

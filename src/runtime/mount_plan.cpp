@@ -17,18 +17,30 @@ struct FlagOption {
 
 // mount(8)'s names for the generic flags.
 constexpr FlagOption kFlagOptions[] = {
-    {"ro", false, MS_RDONLY},        {"rw", true, MS_RDONLY},
-    {"nosuid", false, MS_NOSUID},    {"suid", true, MS_NOSUID},
-    {"nodev", false, MS_NODEV},      {"dev", true, MS_NODEV},
-    {"noexec", false, MS_NOEXEC},    {"exec", true, MS_NOEXEC},
-    {"sync", false, MS_SYNCHRONOUS}, {"async", true, MS_SYNCHRONOUS},
-    {"dirsync", false, MS_DIRSYNC},  {"mand", false, MS_MANDLOCK},
-    {"nomand", true, MS_MANDLOCK},   {"noatime", false, MS_NOATIME},
-    {"atime", true, MS_NOATIME},     {"nodiratime", false, MS_NODIRATIME},
-    {"diratime", true, MS_NODIRATIME}, {"relatime", false, MS_RELATIME},
-    {"norelatime", true, MS_RELATIME}, {"strictatime", false, MS_STRICTATIME},
-    {"nostrictatime", true, MS_STRICTATIME}, {"nosymfollow", false, MS_NOSYMFOLLOW},
-    {"symfollow", true, MS_NOSYMFOLLOW}, {"silent", false, MS_SILENT},
+    {"ro", false, MS_RDONLY},
+    {"rw", true, MS_RDONLY},
+    {"nosuid", false, MS_NOSUID},
+    {"suid", true, MS_NOSUID},
+    {"nodev", false, MS_NODEV},
+    {"dev", true, MS_NODEV},
+    {"noexec", false, MS_NOEXEC},
+    {"exec", true, MS_NOEXEC},
+    {"sync", false, MS_SYNCHRONOUS},
+    {"async", true, MS_SYNCHRONOUS},
+    {"dirsync", false, MS_DIRSYNC},
+    {"mand", false, MS_MANDLOCK},
+    {"nomand", true, MS_MANDLOCK},
+    {"noatime", false, MS_NOATIME},
+    {"atime", true, MS_NOATIME},
+    {"nodiratime", false, MS_NODIRATIME},
+    {"diratime", true, MS_NODIRATIME},
+    {"relatime", false, MS_RELATIME},
+    {"norelatime", true, MS_RELATIME},
+    {"strictatime", false, MS_STRICTATIME},
+    {"nostrictatime", true, MS_STRICTATIME},
+    {"nosymfollow", false, MS_NOSYMFOLLOW},
+    {"symfollow", true, MS_NOSYMFOLLOW},
+    {"silent", false, MS_SILENT},
     {"loud", true, MS_SILENT},
 };
 
@@ -52,11 +64,16 @@ struct AttrOption {
 
 // Recursive mount attributes (mount_setattr with AT_RECURSIVE).
 constexpr AttrOption kAttrOptions[] = {
-    {"rro", false, MOUNT_ATTR_RDONLY},    {"rrw", true, MOUNT_ATTR_RDONLY},
-    {"rnosuid", false, MOUNT_ATTR_NOSUID}, {"rsuid", true, MOUNT_ATTR_NOSUID},
-    {"rnodev", false, MOUNT_ATTR_NODEV},  {"rdev", true, MOUNT_ATTR_NODEV},
-    {"rnoexec", false, MOUNT_ATTR_NOEXEC}, {"rexec", true, MOUNT_ATTR_NOEXEC},
-    {"rnodiratime", false, MOUNT_ATTR_NODIRATIME}, {"rdiratime", true, MOUNT_ATTR_NODIRATIME},
+    {"rro", false, MOUNT_ATTR_RDONLY},
+    {"rrw", true, MOUNT_ATTR_RDONLY},
+    {"rnosuid", false, MOUNT_ATTR_NOSUID},
+    {"rsuid", true, MOUNT_ATTR_NOSUID},
+    {"rnodev", false, MOUNT_ATTR_NODEV},
+    {"rdev", true, MOUNT_ATTR_NODEV},
+    {"rnoexec", false, MOUNT_ATTR_NOEXEC},
+    {"rexec", true, MOUNT_ATTR_NOEXEC},
+    {"rnodiratime", false, MOUNT_ATTR_NODIRATIME},
+    {"rdiratime", true, MOUNT_ATTR_NODIRATIME},
     {"rnosymfollow", false, MOUNT_ATTR_NOSYMFOLLOW},
     {"rsymfollow", true, MOUNT_ATTR_NOSYMFOLLOW},
 };
@@ -72,9 +89,9 @@ std::vector<std::string> known_mount_options() {
 }
 
 bool MountStep::needs_remount() const {
-    constexpr unsigned long kApplied = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC |
-                                       MS_NOATIME | MS_NODIRATIME | MS_RELATIME |
-                                       MS_STRICTATIME | MS_NOSYMFOLLOW | MS_SYNCHRONOUS;
+    constexpr unsigned long kApplied = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME |
+                                       MS_NODIRATIME | MS_RELATIME | MS_STRICTATIME |
+                                       MS_NOSYMFOLLOW | MS_SYNCHRONOUS;
     return bind && (flags & kApplied) != 0;
 }
 
@@ -137,7 +154,8 @@ Result<std::vector<MountStep>> plan_mounts(const oci::Spec& spec, const std::str
         if (m.type == "bind") step.bind = true;
         if (step.bind) {
             step.fstype.clear();
-            if (m.source.empty()) return fail_invalid("mounts[{}].source: a bind needs a source", i);
+            if (m.source.empty())
+                return fail_invalid("mounts[{}].source: a bind needs a source", i);
             step.source = m.source.front() == '/' ? m.source : bundle + "/" + m.source;
             if (!step.data.empty())
                 return fail_invalid("mounts[{}].options: unknown option(s) {:?} for a bind mount",

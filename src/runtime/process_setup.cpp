@@ -14,7 +14,9 @@ namespace husk::runtime {
 
 Status apply_rlimits(const oci::Process& process) {
     for (const auto& r : process.rlimits) {
-        struct rlimit limit{static_cast<rlim_t>(r.soft), static_cast<rlim_t>(r.hard)};
+        struct rlimit limit {
+            static_cast<rlim_t>(r.soft), static_cast<rlim_t>(r.hard)
+        };
         if (::setrlimit(r.resource, &limit) == 0) continue;
         auto err = Error::from_errno("process.rlimits: set {} to {}:{}", r.type, r.soft, r.hard);
         if (r.resource == RLIMIT_NOFILE) {
@@ -24,12 +26,13 @@ Status apply_rlimits(const oci::Process& process) {
                 return fail(err.wrap("the hard limit is above fs.nr_open ({})",
                                      nr_open->substr(0, nr_open->find('\n'))));
         }
-        struct rlimit current{};
+        struct rlimit current {};
         if (err.errnum() == EPERM && ::getrlimit(r.resource, &current) == 0 &&
             r.hard > current.rlim_max)
-            return fail(err.wrap("the hard limit is above this host's {} and raising it needs "
-                                 "CAP_SYS_RESOURCE",
-                                 current.rlim_max));
+            return fail(
+                err.wrap("the hard limit is above this host's {} and raising it needs "
+                         "CAP_SYS_RESOURCE",
+                         current.rlim_max));
         return fail(err);
     }
     return {};
@@ -82,7 +85,7 @@ Status apply_identity(const oci::Process& process) {
 Result<std::string> find_executable(const oci::Process& process) {
     const std::string& name = process.args.front();
     auto executable = [](const std::string& path) {
-        struct stat st{};
+        struct stat st {};
         return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
                ::access(path.c_str(), X_OK) == 0;
     };

@@ -23,8 +23,8 @@ struct DefaultDevice {
 
 // runtime-spec "Default Devices".
 constexpr DefaultDevice kDefaultDevices[] = {
-    {"/dev/null", 1, 3},    {"/dev/zero", 1, 5}, {"/dev/full", 1, 7},
-    {"/dev/random", 1, 8},  {"/dev/urandom", 1, 9}, {"/dev/tty", 5, 0},
+    {"/dev/null", 1, 3},   {"/dev/zero", 1, 5},    {"/dev/full", 1, 7},
+    {"/dev/random", 1, 8}, {"/dev/urandom", 1, 9}, {"/dev/tty", 5, 0},
 };
 
 struct DevLink {
@@ -33,7 +33,7 @@ struct DevLink {
 };
 
 constexpr DevLink kDevLinks[] = {
-    {"/proc/self/fd", "/dev/fd"},     {"/proc/self/fd/0", "/dev/stdin"},
+    {"/proc/self/fd", "/dev/fd"},       {"/proc/self/fd/0", "/dev/stdin"},
     {"/proc/self/fd/1", "/dev/stdout"}, {"/proc/self/fd/2", "/dev/stderr"},
     {"/proc/kcore", "/dev/core"},
 };
@@ -50,7 +50,7 @@ Status do_mount(const std::string& source, const std::string& target, const char
 // The flags a remount must keep: in a user namespace the kernel refuses to drop the
 // "locked" flags a mount was made with.
 unsigned long locked_flags(const std::string& path) {
-    struct statvfs sv{};
+    struct statvfs sv {};
     if (::statvfs(path.c_str(), &sv) != 0) return 0;
     unsigned long out = 0;
     if (sv.f_flag & ST_NOSUID) out |= MS_NOSUID;
@@ -75,7 +75,7 @@ Status remount_bind(const std::string& target, unsigned long flags, const std::s
 }
 
 bool is_directory(const std::string& path) {
-    struct stat st{};
+    struct stat st {};
     return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
 }
 
@@ -85,7 +85,7 @@ Result<UniqueFd> make_target(int root_fd, const MountStep& step) {
     // files appear (CVE-2019-19921 class): they go on ordinary directories only, as in runc.
     if (step.fstype == "proc" || step.fstype == "sysfs") {
         auto existing = open_in_root(root_fd, step.destination, O_PATH | O_NOFOLLOW);
-        struct stat st{};
+        struct stat st {};
         if (existing && ::fstat(existing->get(), &st) == 0 && !S_ISDIR(st.st_mode))
             return fail(Error(ENOTDIR, fmt::format("{} must be mounted on an ordinary directory, "
                                                    "and {} in the rootfs is not one",
@@ -98,7 +98,7 @@ Result<UniqueFd> make_target(int root_fd, const MountStep& step) {
 
 Status apply_attributes(const std::string& target, const MountStep& step) {
     if (step.attr_set == 0 && step.attr_clr == 0) return {};
-    struct mount_attr attr{};
+    struct mount_attr attr {};
     attr.attr_set = step.attr_set;
     attr.attr_clr = step.attr_clr;
     if (::mount_setattr(AT_FDCWD, target.c_str(), AT_RECURSIVE, &attr, sizeof attr) != 0)
@@ -124,10 +124,12 @@ Status mount_cgroup_tree(int root_fd, const MountStep& step, const std::string& 
         auto sub = make_dirs_in_root(root_fd, step.destination + "/" + name);
         if (!sub) return fail(sub.error());
         std::string sub_target = fd_path(sub->get());
-        HUSK_TRY(do_mount(dir.path, sub_target, nullptr, MS_BIND, "", step.destination + "/" + name));
+        HUSK_TRY(
+            do_mount(dir.path, sub_target, nullptr, MS_BIND, "", step.destination + "/" + name));
         auto mounted = open_in_root(root_fd, step.destination + "/" + name, O_PATH);
         if (!mounted) return fail(mounted.error());
-        HUSK_TRY(remount_bind(fd_path(mounted->get()), step.flags | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+        HUSK_TRY(remount_bind(fd_path(mounted->get()),
+                              step.flags | MS_NOSUID | MS_NODEV | MS_NOEXEC,
                               step.destination + "/" + name));
     }
     if (step.flags & MS_RDONLY) {
@@ -145,11 +147,11 @@ Status mount_at(int root_fd, const MountStep& step, const std::string& target,
     } else if (step.tree_fd >= 0) {
         HUSK_TRY(attach_idmapped_tree(step, target));
     } else if (step.bind) {
-        HUSK_TRY(do_mount(step.source, target, nullptr,
-                          MS_BIND | (step.recursive ? MS_REC : 0), "", step.destination));
+        HUSK_TRY(do_mount(step.source, target, nullptr, MS_BIND | (step.recursive ? MS_REC : 0), "",
+                          step.destination));
     } else {
-        Status mounted =
-            do_mount(step.source, target, step.fstype.c_str(), step.flags, step.data, step.destination);
+        Status mounted = do_mount(step.source, target, step.fstype.c_str(), step.flags, step.data,
+                                  step.destination);
         // sysfs needs a network namespace of its own; without one, bind the host's (runc does).
         if (!mounted && step.fstype == "sysfs" && mounted.error().errnum() == EPERM) {
             mounted = do_mount("/sys", target, nullptr, MS_BIND | MS_REC, "", step.destination);
@@ -175,7 +177,7 @@ Status mount_at(int root_fd, const MountStep& step, const std::string& target,
 }
 
 Status mount_one(int root_fd, const MountStep& step, const RootfsPlan& plan) {
-    struct stat st{};
+    struct stat st {};
     if (step.bind && ::stat(step.source.c_str(), &st) != 0)
         return fail_errno("mounts[{}].source {}", step.index, step.source);
     auto target_fd = make_target(root_fd, step);
@@ -204,10 +206,11 @@ Status make_device(int root_fd, const oci::Device& dev, bool bind_instead) {
     if (::mknodat(parent->get(), name.c_str(), type | perm, number) != 0) {
         if (errno != EEXIST) return fail_errno("mknod {}", path);
         // Something is there already (an image's /dev): replace it unless it is this node.
-        struct stat st{};
+        struct stat st {};
         if (::fstatat(parent->get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 ||
             (st.st_mode & S_IFMT) != type || st.st_rdev != number) {
-            if (::unlinkat(parent->get(), name.c_str(), 0) != 0) return fail_errno("replace {}", path);
+            if (::unlinkat(parent->get(), name.c_str(), 0) != 0)
+                return fail_errno("replace {}", path);
             if (::mknodat(parent->get(), name.c_str(), type | perm, number) != 0)
                 return fail_errno("mknod {}", path);
         }
@@ -277,8 +280,7 @@ Status prepare_rootfs(const RootfsPlan& plan) {
     UniqueFd root_fd(::open(plan.rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
     if (!root_fd) return fail_errno("open rootfs {}", plan.rootfs);
 
-    for (const auto& step : plan.mounts)
-        HUSK_TRY(mount_one(root_fd.get(), step, plan));
+    for (const auto& step : plan.mounts) HUSK_TRY(mount_one(root_fd.get(), step, plan));
     HUSK_TRY_CTX(make_devices(root_fd.get(), plan), "create devices");
 
     // The process's cwd is created if missing, as runc does.
@@ -303,7 +305,7 @@ Status enter_rootfs(const std::string& rootfs) {
     }
     int pivot_errno = errno;
     // An initramfs root (what a bare microVM boots into) cannot be pivoted away from.
-    struct statfs host_root{};
+    struct statfs host_root {};
     bool ramfs = ::statfs("/", &host_root) == 0 &&
                  (host_root.f_type == RAMFS_MAGIC || host_root.f_type == TMPFS_MAGIC);
     if (pivot_errno != EINVAL || !ramfs) {
@@ -340,7 +342,7 @@ Status finish_rootfs(const oci::Spec& spec) {
     UniqueFd null_holder;
     std::string null_source;
     for (const auto& path : spec.linux.masked_paths) {
-        struct stat st{};
+        struct stat st {};
         if (::lstat(path.c_str(), &st) != 0) {
             if (errno == ENOENT) continue;
             return fail_errno("linux.maskedPaths: {}", path);
@@ -352,7 +354,8 @@ Status finish_rootfs(const oci::Spec& spec) {
             return fail_errno("linux.maskedPaths: {}", path);
         }
         if (S_ISDIR(st.st_mode)) {
-            HUSK_TRY_CTX(do_mount("tmpfs", path, "tmpfs", MS_RDONLY, "", path), "linux.maskedPaths");
+            HUSK_TRY_CTX(do_mount("tmpfs", path, "tmpfs", MS_RDONLY, "", path),
+                         "linux.maskedPaths");
         } else {
             if (null_source.empty()) {
                 auto source = null_device_source(null_holder);

@@ -16,10 +16,10 @@ namespace husk::runtime {
 
 struct RootfsPlan {
     const oci::Spec* spec = nullptr;
-    std::string rootfs;                 // absolute host path of root.path
+    std::string rootfs;  // absolute host path of root.path
     std::vector<MountStep> mounts;
     std::vector<CgroupDir> cgroup_dirs;  // the container's cgroup, for "cgroup" mounts
-    bool user_namespace = false;        // mknod is not allowed: devices are bind-mounted
+    bool user_namespace = false;         // mknod is not allowed: devices are bind-mounted
 };
 
 [[nodiscard]] Status prepare_rootfs(const RootfsPlan& plan);

@@ -224,7 +224,8 @@ Result<std::vector<sock_filter>> read_cached(const std::string& path, const std:
     auto bytes = read_file(path);
     if (!bytes) return fail(bytes.error());
     std::string_view entry(*bytes);
-    if (!entry.starts_with(kCacheMagic)) return fail_invalid("{}: not a husk BPF cache entry", path);
+    if (!entry.starts_with(kCacheMagic))
+        return fail_invalid("{}: not a husk BPF cache entry", path);
     entry.remove_prefix(kCacheMagic.size());
     size_t end = entry.find('\0');
     if (end == std::string_view::npos || entry.substr(0, end) != identity)
@@ -352,8 +353,7 @@ Result<SeccompProgram> prepare_seccomp(const oci::Seccomp& profile, const std::s
         // A cache that cannot be written costs the next start a compile, nothing more.
         // 0711 as the runtime root itself (this may be what creates it); entries are 0600.
         auto st = make_dirs(cache_dir, 0711);
-        if (st)
-            st = write_file_atomic(path, cache_entry(identity, program.filter), 0600);
+        if (st) st = write_file_atomic(path, cache_entry(identity, program.filter), 0600);
         if (!st) log::warn("seccomp cache {}: {}", path, st.error().what());
     }
     return program;

@@ -2,8 +2,8 @@
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <sys/file.h>
 #include <pwd.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -20,11 +20,16 @@ using nlohmann::json;
 
 const char* status_name(ContainerStatus status) {
     switch (status) {
-        case ContainerStatus::creating: return "creating";
-        case ContainerStatus::created: return "created";
-        case ContainerStatus::running: return "running";
-        case ContainerStatus::stopped: return "stopped";
-        case ContainerStatus::paused: return "paused";
+        case ContainerStatus::creating:
+            return "creating";
+        case ContainerStatus::created:
+            return "created";
+        case ContainerStatus::running:
+            return "running";
+        case ContainerStatus::stopped:
+            return "stopped";
+        case ContainerStatus::paused:
+            return "paused";
     }
     return "stopped";
 }
@@ -49,13 +54,11 @@ uint64_t process_start_time(pid_t pid) {
 Status validate_container_id(const std::string& id) {
     if (id.empty()) return fail_invalid("container id must not be empty");
     if (id.size() > 1024) return fail_invalid("container id is too long");
-    if (id == "." || id == "..")
-        return fail_invalid("invalid container id {:?}", id);
+    if (id == "." || id == "..") return fail_invalid("invalid container id {:?}", id);
     for (char c : id) {
-        bool ok = std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' ||
-                  c == '.' || c == '+';
-        if (!ok)
-            return fail_invalid("invalid container id {:?}: use letters, digits, _ - . +", id);
+        bool ok = std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.' ||
+                  c == '+';
+        if (!ok) return fail_invalid("invalid container id {:?}: use letters, digits, _ - . +", id);
     }
     return {};
 }
@@ -72,8 +75,8 @@ Status StateStore::reserve(const std::string& id) const {
 Status StateStore::save(const ContainerState& s) const {
     json cgroups = json::array();
     for (auto& d : s.cgroup_dirs)
-        cgroups.push_back({{"mount", d.mount_point}, {"controllers", d.controllers},
-                           {"path", d.path}});
+        cgroups.push_back(
+            {{"mount", d.mount_point}, {"controllers", d.controllers}, {"path", d.path}});
     json j = {{"ociVersion", kOciVersion},
               {"id", s.id},
               {"pid", s.pid},
@@ -110,7 +113,7 @@ Result<ContainerState> StateStore::load(const std::string& id) const {
         s.created = j.at("created").get<std::string>();
         // Who made the container: the owner of its record, looked up when asked rather
         // than on every create (the passwd lookup is not free).
-        struct stat st{};
+        struct stat st {};
         if (::stat(dir(id).c_str(), &st) == 0) {
             struct passwd* pw = ::getpwuid(st.st_uid);
             s.owner = pw ? pw->pw_name : std::to_string(st.st_uid);
@@ -127,7 +130,9 @@ Result<ContainerState> StateStore::load(const std::string& id) const {
     }
 }
 
-Status StateStore::remove(const std::string& id) const { return remove_tree(dir(id)); }
+Status StateStore::remove(const std::string& id) const {
+    return remove_tree(dir(id));
+}
 
 Result<std::vector<ContainerState>> StateStore::list() const {
     std::vector<ContainerState> out;

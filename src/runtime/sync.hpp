@@ -11,10 +11,10 @@
 namespace husk::runtime {
 
 enum class SyncType : uint32_t {
-    go = 1,     // parent -> init: id maps written; set up the container
-    ready = 2,  // init -> parent: set up, waiting for start
-    error = 3,  // init -> parent: setup failed (errno + message)
-    start = 4,  // parent -> init (run only): exec the process now
+    go = 1,             // parent -> init: id maps written; set up the container
+    ready = 2,          // init -> parent: set up, waiting for start
+    error = 3,          // init -> parent: setup failed (errno + message)
+    start = 4,          // parent -> init (run only): exec the process now
     cgroup_joined = 5,  // parent -> init: the init is in every hierarchy of its cgroup
     hooks = 6,          // init -> parent: mounts made; run prestart and createRuntime hooks
     hooks_done = 7,     // parent -> init: they ran (fd: the state JSON, for the init's hooks)

@@ -30,8 +30,8 @@ int main(int argc, char** argv) {
     char buf[65536];
     char control[CMSG_SPACE(sizeof(int))];
     struct iovec iov = {buf, sizeof buf - 1};
-    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control,
-                         .msg_controllen = sizeof control};
+    struct msghdr msg = {
+        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control, .msg_controllen = sizeof control};
     ssize_t n = recvmsg(conn, &msg, 0);
     if (n < 0) return perror("recvmsg"), 1;
     buf[n] = 0;
