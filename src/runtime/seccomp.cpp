@@ -17,6 +17,7 @@
 
 #include "common/files.hpp"
 #include "common/log.hpp"
+#include "common/unix_socket.hpp"
 
 #ifndef SECCOMP_FILTER_FLAG_TSYNC_ESRCH
 #define SECCOMP_FILTER_FLAG_TSYNC_ESRCH (1UL << 4)
@@ -400,27 +401,9 @@ Status send_seccomp_listener(const oci::Seccomp& profile, int listener_fd, pid_t
     if (::connect(sock.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
         return fail_errno("linux.seccomp.listenerPath: connect to {}", profile.listener_path);
 
-    struct iovec iov {
-        payload.data(), payload.size()
-    };
-    alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-    struct msghdr msg {};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof control;
-    struct cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
-    cmsg->cmsg_level = SOL_SOCKET;
-    cmsg->cmsg_type = SCM_RIGHTS;
-    cmsg->cmsg_len = CMSG_LEN(sizeof(int));
-    std::memcpy(CMSG_DATA(cmsg), &listener_fd, sizeof(int));
-    ssize_t sent;
-    do {
-        sent = ::sendmsg(sock.get(), &msg, MSG_NOSIGNAL);
-    } while (sent < 0 && errno == EINTR);
-    if (sent < 0)
-        return fail_errno("linux.seccomp.listenerPath: send the listener to {}",
-                          profile.listener_path);
+    if (auto sent = send_with_fd(sock.get(), payload.data(), payload.size(), listener_fd); !sent)
+        return fail(sent.error().wrap("linux.seccomp.listenerPath: send the listener to {}",
+                                      profile.listener_path));
     return {};
 }
 

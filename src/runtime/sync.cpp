@@ -1,5 +1,7 @@
 #include "runtime/sync.hpp"
 
+#include "common/unix_socket.hpp"
+
 #include <sys/socket.h>
 
 #include <cstring>
@@ -25,26 +27,9 @@ Status sync_send(int fd, SyncType type, const Error* error, int pass_fd) {
         std::memcpy(wire.text, error->message().data(), n);
         length += n;
     }
-    struct iovec iov {
-        &wire, length
-    };
-    alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-    struct msghdr msg {};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    if (pass_fd >= 0) {
-        msg.msg_control = control;
-        msg.msg_controllen = sizeof control;
-        struct cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
-        cmsg->cmsg_level = SOL_SOCKET;
-        cmsg->cmsg_type = SCM_RIGHTS;
-        cmsg->cmsg_len = CMSG_LEN(sizeof(int));
-        std::memcpy(CMSG_DATA(cmsg), &pass_fd, sizeof(int));
-    }
-    for (;;) {
-        if (::sendmsg(fd, &msg, MSG_NOSIGNAL) >= 0) return {};
-        if (errno != EINTR) return fail_errno("sync with the container init");
-    }
+    if (auto sent = send_with_fd(fd, &wire, length, pass_fd); !sent)
+        return fail(sent.error().wrap("sync with the container init"));
+    return {};
 }
 
 Result<SyncMessage> sync_receive(int fd) {

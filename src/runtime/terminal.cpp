@@ -10,6 +10,8 @@
 
 #include <cstring>
 
+#include "common/unix_socket.hpp"
+
 namespace husk::runtime {
 
 Result<UniqueFd> connect_console_socket(const std::string& path) {
@@ -26,24 +28,9 @@ Result<UniqueFd> connect_console_socket(const std::string& path) {
 }
 
 Status send_console(int socket_fd, int master_fd, const std::string& name) {
-    struct iovec iov {
-        const_cast<char*>(name.data()), name.size()
-    };
-    alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-    struct msghdr msg {};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof control;
-    struct cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
-    cmsg->cmsg_level = SOL_SOCKET;
-    cmsg->cmsg_type = SCM_RIGHTS;
-    cmsg->cmsg_len = CMSG_LEN(sizeof(int));
-    std::memcpy(CMSG_DATA(cmsg), &master_fd, sizeof(int));
-    for (;;) {
-        if (::sendmsg(socket_fd, &msg, MSG_NOSIGNAL) >= 0) return {};
-        if (errno != EINTR) return fail_errno("send the terminal to --console-socket");
-    }
+    if (auto sent = send_with_fd(socket_fd, name.data(), name.size(), master_fd); !sent)
+        return fail(sent.error().wrap("send the terminal to --console-socket"));
+    return {};
 }
 
 Result<UniqueFd> setup_console(const oci::Process& process) {
