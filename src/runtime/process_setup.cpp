@@ -29,10 +29,11 @@ Status apply_rlimits(const oci::Process& process) {
         struct rlimit current {};
         if (err.errnum() == EPERM && ::getrlimit(r.resource, &current) == 0 &&
             r.hard > current.rlim_max)
-            return fail(
-                err.wrap("the hard limit is above this host's {} and raising it needs "
-                         "CAP_SYS_RESOURCE",
-                         current.rlim_max));
+            return fail(Error(EPERM, fmt::format("process.rlimits: {} hard limit {} is above "
+                                                 "this host's {}, and raising it needs "
+                                                 "CAP_SYS_RESOURCE, which husk-runtime does not "
+                                                 "hold",
+                                                 r.type, r.hard, current.rlim_max)));
         return fail(err);
     }
     return {};

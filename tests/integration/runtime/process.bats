@@ -175,3 +175,19 @@ run_ct() {
 		assert_contains "$stderr" "CAP_NET_BIND_SERVICE is not both permitted and inheritable"
 	fi
 }
+
+@test "rlimits: a hard limit above the host's names the limit, both values and the capability" {
+	husk_only "runc says only: error setting rlimit type 6: operation not permitted"
+	local bnd
+	bnd=$(awk '/^CapBnd/ {print $2}' /proc/self/status)
+	(((0x$bnd >> 24) & 1)) && skip "this host has CAP_SYS_RESOURCE: the raise would succeed"
+	local host_hard=$(($(ulimit -Hu) + 0)) want
+	want=$((host_hard + 1))
+	update_config '.process.rlimits = [{type: "RLIMIT_NPROC", soft: $w, hard: $w}]' --argjson w "$want"
+	set_args true
+	run --separate-stderr rt run --bundle "$BUNDLE" "$ID"
+	assert_failure
+	assert_contains "$stderr" "RLIMIT_NPROC hard limit $want is above this host's $host_hard"
+	assert_contains "$stderr" "CAP_SYS_RESOURCE"
+	assert_nothing_left
+}
