@@ -1,0 +1,11 @@
+// `husk` container commands.
+#include "cli.hpp"
+
+namespace husk::cli {
+
+void register_container_commands(CLI::App& app, Globals& globals) {
+    (void)app;
+    (void)globals;
+}
+
+}  // namespace husk::cli

@@ -1,0 +1,11 @@
+// `husk` system commands.
+#include "cli.hpp"
+
+namespace husk::cli {
+
+void register_system_commands(CLI::App& app, Globals& globals) {
+    (void)app;
+    (void)globals;
+}
+
+}  // namespace husk::cli
