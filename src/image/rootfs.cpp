@@ -85,7 +85,8 @@ Status copy_xattrs(int src, int dst, const std::string& shown) {
         char value[65536];
         ssize_t len = ::fgetxattr(src, names + i, value, sizeof value);
         if (len < 0) continue;
-        if (::fsetxattr(dst, names + i, value, static_cast<size_t>(len), 0) != 0 && errno != ENOTSUP)
+        if (::fsetxattr(dst, names + i, value, static_cast<size_t>(len), 0) != 0 &&
+            errno != ENOTSUP)
             return fail_errno("set xattr {} on {}", name, shown);
     }
     return {};
@@ -122,12 +123,14 @@ private:
 
     Status copy_entry(int src, int dst, const std::string& name, const std::string& shown) {
         struct stat st {};
-        if (::fstatat(src, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return fail_errno("stat {}", shown);
+        if (::fstatat(src, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0)
+            return fail_errno("stat {}", shown);
         if (S_ISCHR(st.st_mode) && st.st_rdev == 0) return remove_at(dst, name);  // whiteout
         struct stat dst_st {};
         bool exists = ::fstatat(dst, name.c_str(), &dst_st, AT_SYMLINK_NOFOLLOW) == 0;
         if (S_ISDIR(st.st_mode)) {
-            UniqueFd sdir(::openat(src, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+            UniqueFd sdir(
+                ::openat(src, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
             if (!sdir) return fail_errno("open {}", shown);
             char opaque[2];
             bool is_opaque = ::fgetxattr(sdir.get(), "trusted.overlay.opaque", opaque, 2) == 1 &&
@@ -136,11 +139,14 @@ private:
                 HUSK_TRY(remove_at(dst, name));
                 exists = false;
             }
-            if (!exists && ::mkdirat(dst, name.c_str(), 0700) != 0) return fail_errno("mkdir {}", shown);
-            UniqueFd ddir(::openat(dst, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+            if (!exists && ::mkdirat(dst, name.c_str(), 0700) != 0)
+                return fail_errno("mkdir {}", shown);
+            UniqueFd ddir(
+                ::openat(dst, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
             if (!ddir) return fail_errno("open {}", shown);
             HUSK_TRY(copy_dir(sdir.get(), ddir.get(), shown));
-            if (::fchown(ddir.get(), st.st_uid, st.st_gid) != 0) return fail_errno("chown {}", shown);
+            if (::fchown(ddir.get(), st.st_uid, st.st_gid) != 0)
+                return fail_errno("chown {}", shown);
             if (::fchmod(ddir.get(), st.st_mode & 07777) != 0) return fail_errno("chmod {}", shown);
             HUSK_TRY(copy_xattrs(sdir.get(), ddir.get(), shown));
             struct timespec times[2] = {st.st_atim, st.st_mtim};
@@ -151,23 +157,27 @@ private:
         if (S_ISREG(st.st_mode) && st.st_nlink > 1) {
             auto it = links_.find({st.st_dev, st.st_ino});
             if (it != links_.end()) {
-                if (::linkat(it->second.first, it->second.second.c_str(), dst, name.c_str(), 0) == 0)
+                if (::linkat(it->second.first, it->second.second.c_str(), dst, name.c_str(), 0) ==
+                    0)
                     return {};
             }
         }
         if (S_ISREG(st.st_mode)) {
             UniqueFd in(::openat(src, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
             if (!in) return fail_errno("open {}", shown);
-            UniqueFd out(::openat(dst, name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+            UniqueFd out(::openat(dst, name.c_str(),
+                                  O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
             if (!out) return fail_errno("create {}", shown);
             off_t left = st.st_size;
             while (left > 0) {
-                ssize_t n = ::copy_file_range(in.get(), nullptr, out.get(), nullptr, static_cast<size_t>(left), 0);
+                ssize_t n = ::copy_file_range(in.get(), nullptr, out.get(), nullptr,
+                                              static_cast<size_t>(left), 0);
                 if (n < 0) return fail_errno("copy {}", shown);
                 if (n == 0) break;
                 left -= n;
             }
-            if (::fchown(out.get(), st.st_uid, st.st_gid) != 0) return fail_errno("chown {}", shown);
+            if (::fchown(out.get(), st.st_uid, st.st_gid) != 0)
+                return fail_errno("chown {}", shown);
             if (::fchmod(out.get(), st.st_mode & 07777) != 0) return fail_errno("chmod {}", shown);
             HUSK_TRY(copy_xattrs(in.get(), out.get(), shown));
             struct timespec times[2] = {st.st_atim, st.st_mtim};
@@ -183,9 +193,11 @@ private:
             ssize_t n = ::readlinkat(src, name.c_str(), target.data(), target.size());
             if (n < 0) return fail_errno("readlink {}", shown);
             target.resize(static_cast<size_t>(n));
-            if (::symlinkat(target.c_str(), dst, name.c_str()) != 0) return fail_errno("symlink {}", shown);
+            if (::symlinkat(target.c_str(), dst, name.c_str()) != 0)
+                return fail_errno("symlink {}", shown);
         } else {
-            if (::mknodat(dst, name.c_str(), st.st_mode, st.st_rdev) != 0) return fail_errno("mknod {}", shown);
+            if (::mknodat(dst, name.c_str(), st.st_mode, st.st_rdev) != 0)
+                return fail_errno("mknod {}", shown);
         }
         if (::fchownat(dst, name.c_str(), st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW) != 0)
             return fail_errno("chown {}", shown);
@@ -243,7 +255,8 @@ DriverChoice choose_driver(const Store& store) {
     DriverChoice choice;
     struct statfs sfs {};
     if (::statfs(store.root().c_str(), &sfs) == 0 && sfs.f_type == OVERLAYFS_SUPER_MAGIC) {
-        choice = {"vfs", "the storage root is on overlayfs, which cannot hold an overlay's upper dir"};
+        choice = {"vfs",
+                  "the storage root is on overlayfs, which cannot hold an overlay's upper dir"};
     } else {
         std::string why;
         auto ok = probe_overlay(store, why);
@@ -305,7 +318,8 @@ Result<std::string> prepare_rootfs(Store& store, const std::string& image_id,
         LayerCopier copier;
         HUSK_TRY(copier.copy_dir(src.get(), dst.get(), l));
     }
-    if (::rename(tmp.c_str(), rootfs.c_str()) != 0) return fail_errno("rename {} to {}", tmp, rootfs);
+    if (::rename(tmp.c_str(), rootfs.c_str()) != 0)
+        return fail_errno("rename {} to {}", tmp, rootfs);
     cleanup.dismiss();
     return rootfs;
 }
@@ -314,7 +328,8 @@ Status unmount_rootfs(Store& store, const std::string& container_id) {
     auto db = store.load_db();
     if (!db) return fail(db.error());
     auto it = db->containers.find(container_id);
-    if (it == db->containers.end()) return fail(Error(ENOENT, fmt::format("container {} holds no rootfs", container_id)));
+    if (it == db->containers.end())
+        return fail(Error(ENOENT, fmt::format("container {} holds no rootfs", container_id)));
     if (it->second.driver == "overlay") {
         std::string rootfs = it->second.dir + "/rootfs";
         if (::umount2(rootfs.c_str(), MNT_DETACH) != 0 && errno != EINVAL && errno != ENOENT)
