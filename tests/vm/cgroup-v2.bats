@@ -23,6 +23,7 @@ setup_file() {
 @test "v2: update changes live limits (pids, memory, cpu.max) and refuses bad ones" { vm_result update; }
 @test "v2: the eBPF device program denies a device not allowed" { vm_result devices; }
 @test "v2: io weight and unified keys are written; an unknown key is refused" { vm_result io_unified; }
+@test "v2: cpu shares become cpu.weight; cpuset.cpus pins the container" { vm_result cpu_weight_cpuset; }
 @test "v2: delete --force kills what is left and removes the cgroup" { vm_result delete; }
 @test "v2: events --stats and ps read the v2 files" { vm_result stats; }
 @test "v2: below a cgroup holding processes, the error names the no-internal-processes rule" { vm_result no_internal_processes; }

@@ -215,6 +215,19 @@ check_io_unified() {
 	DETAIL="$w"
 }
 
+check_cpu_weight_cpuset() {
+	set_resources '{"cpu": {"shares": 512, "cpus": "1", "mems": "0"}}'
+	set_cmd 'grep Cpus_allowed_list /proc/self/status; sleep 100'
+	run_detached
+	d=$(cg_dir)
+	# shares 512 -> weight 1 + (512 - 2) * 9999 / 262142 = 20, as runc and crun convert.
+	expect_eq "$(cat "$d/cpu.weight")" 20 "cpu.weight for shares 512"
+	expect_eq "$(cat "$d/cpuset.cpus")" 1 cpuset.cpus
+	expect_eq "$(cat "$d/cpuset.mems")" 0 cpuset.mems
+	pid=$(state_field pid)
+	expect_eq "$(awk '/Cpus_allowed_list/ { print $2 }' "/proc/$pid/status")" 1 "affinity of the container's init"
+}
+
 check_delete() {
 	set_cmd 'sleep 100 & sleep 100'
 	run_detached
@@ -276,6 +289,6 @@ for w in $(cat /proc/cmdline); do
 done
 if [ -z "$checks" ]; then
 	checks="layout run memory_oom memory_under pids_forkbomb cpu_quota freeze update devices delete stats"
-	v2 && checks="$checks io_unified no_internal_processes"
+	v2 && checks="$checks io_unified cpu_weight_cpuset no_internal_processes"
 fi
 run_checks $checks
