@@ -127,7 +127,8 @@ count() { cat "$OUT/count" 2>/dev/null || echo 0; }
 
 check_freeze() {
 	bind_out
-	set_cmd 'i=0; while [ $i -lt 5000 ]; do i=$((i+1)); echo $i > /out/count; sleep 0.05; done'
+	# The counter is renamed into place: a reader never sees a truncated, empty file.
+	set_cmd 'i=0; while [ $i -lt 5000 ]; do i=$((i+1)); echo $i > /out/c.new; mv /out/c.new /out/count; sleep 0.05; done'
 	run_detached
 	wait_file "$OUT/count"
 	rt pause "$ID" 2>"$TMP/err" || fail "pause: $(cat "$TMP/err")"
