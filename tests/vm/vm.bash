@@ -43,8 +43,9 @@ vm_boot() {
 	fi
 }
 
-# The serial log without carriage returns.
-vm_log() { tr -d '\r' <"$VM_LOG"; }
+# The serial log without carriage returns and terminal escapes (the firmware clears the
+# screen: "ESC c ESC [?7l ESC [2J" can precede the first line of the guest's own output).
+vm_log() { tr -d '\r' <"$VM_LOG" | sed -e 's/\x1bc//g' -e 's/\x1b\[[0-9;?]*[A-Za-z]//g'; }
 
 # vm_result CHECK: passes when the guest printed "HUSK-VM-RESULT CHECK ok"; otherwise fails
 # with the check's own log lines and result.
