@@ -1,6 +1,7 @@
 // Networking: nf_tables (husk's firewall and NAT), the host's iptables flavour (looked at,
 // never run), forwarding sysctls, and veth + bridge support.
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -91,7 +92,9 @@ void check_network(const Context& ctx, std::vector<CheckResult>& out) {
     ipt.title = "iptables variant";
     std::string resolved;
     for (auto* candidate : {"/usr/sbin/iptables", "/sbin/iptables", "/usr/bin/iptables"}) {
-        if (!path_exists(ctx.host.path(candidate))) continue;
+        struct stat st {};
+        // lstat: in a fixture tree the link's absolute target would point at this host.
+        if (::lstat(ctx.host.path(candidate).c_str(), &st) != 0) continue;
         resolved = resolve_in_host(ctx.host, candidate);
         ipt.evidence.push_back(fmt::format("{} -> {}", candidate, resolved));
         break;

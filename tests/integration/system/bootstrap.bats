@@ -39,11 +39,13 @@ host_snapshot() {
 	assert_not_contains "$output" "done "
 }
 
-@test "bootstrap mounts hidden /proc, /sys, /dev/pts, /dev/shm and cgroups; the doctor is then clean for them" {
-	# Everything happens in a private mount namespace that dies with the shell.
+@test "bootstrap mounts hidden /proc, /sys, unmounted /dev/pts, /dev/shm and cgroups; the doctor is then clean for them" {
+	# Everything happens in a private mount namespace that dies with the shell: /proc and
+	# /sys hidden under a tmpfs, /dev/pts and /dev/shm unmounted (all stacked mounts).
 	run --separate-stderr unshare --mount --propagation private sh -c '
 		set -e
-		for d in /sys /dev/pts /dev/shm; do mount -t tmpfs -o size=16k husk-hide "$d"; done
+		for d in /dev/pts /dev/shm; do while mountpoint -q "$d"; do umount "$d"; done; done
+		mount -t tmpfs -o size=16k husk-hide /sys
 		mount -t tmpfs -o size=16k husk-hide /proc
 		"$@" doctor --json > "$0/before.json" || true
 		"$@" system bootstrap --json > "$0/boot.json" || echo "bootstrap status $?" >&2
@@ -88,7 +90,10 @@ host_snapshot() {
 @test "bootstrap --network turns ip_forward on in its own network namespace only" {
 	local host_forward
 	host_forward=$(cat /proc/sys/net/ipv4/ip_forward)
+	# A new namespace may inherit the host's value (net.core.devconf_inherit_init_net):
+	# start from 0 in it.
 	run --separate-stderr unshare --net --mount --propagation private sh -c '
+		echo 0 > /proc/sys/net/ipv4/ip_forward
 		"$@" system bootstrap --network --json > "$0/first.json"
 		"$@" system bootstrap --network --json > "$0/second.json"
 		cat /proc/sys/net/ipv4/ip_forward
@@ -106,6 +111,7 @@ host_snapshot() {
 
 @test "bootstrap --network where /proc/sys is read-only: cannot, with the reason" {
 	run --separate-stderr unshare --net --mount --propagation private sh -c '
+		echo 0 > /proc/sys/net/ipv4/ip_forward &&
 		mount --bind /proc/sys /proc/sys && mount -o remount,bind,ro /proc/sys &&
 		"$@" system bootstrap --network --json
 		' sh "$HUSK" --root "$STORE" --runroot "$TEST_TMP/run"
