@@ -261,6 +261,9 @@ TEST_F(Doctor, NoNftablesFailsNetworkingWithTheModules) {
     EXPECT_TRUE(contains(nft.summary, "bridge networking is unavailable"));
     EXPECT_TRUE(contains(nft.fix, "modprobe -a nf_tables nft_chain_nat nft_masq nf_conntrack"));
     EXPECT_TRUE(contains(all_evidence(nft), "Protocol not supported"));
+    auto& ipt = find(r, "network.iptables");
+    EXPECT_EQ(ipt.level, Level::warn);
+    EXPECT_TRUE(contains(ipt.summary, "Failed to initialize nft")) << ipt.summary;
     auto& links = find(r, "network.veth_bridge");
     EXPECT_EQ(links.level, Level::fail);
     EXPECT_TRUE(contains(links.fix, "modprobe -a veth bridge"));
