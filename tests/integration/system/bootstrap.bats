@@ -121,3 +121,35 @@ host_snapshot() {
 	assert_contains "$(jq -r '.[] | select(.step == "net.ipv4.ip_forward = 1") | .detail' <<<"$output")" \
 		"read-only mount"
 }
+
+@test "a read-only cgroup2 mount is reported by the doctor and made writable by bootstrap (in this namespace only)" {
+	local v2
+	v2=$(awk '{ for (i = 7; i <= NF; i++) if ($i == "-") { if ($(i + 1) == "cgroup2") print $5; break } }' \
+		/proc/self/mountinfo | head -1)
+	[[ -n "$v2" ]] || skip "no cgroup2 mount on this host"
+	local host_line
+	host_line=$(grep " $v2 " /proc/self/mountinfo)
+	# Only this namespace's mount becomes read-only (a bind remount): the hierarchy itself,
+	# and the host's view of it, stay as they are.
+	run --separate-stderr unshare --mount --propagation private sh -c '
+		v2=$1; shift
+		mount -o remount,bind,ro "$v2" || exit 99
+		"$@" doctor --json > "$0/before.json"
+		"$@" system bootstrap --json > "$0/boot.json"
+		"$@" doctor --json > "$0/after.json"
+		grep " $v2 " /proc/self/mountinfo
+		' "$TEST_TMP" "$v2" "$HUSK" --root "$STORE" --runroot "$TEST_TMP/run"
+	assert_success
+	assert_equal "$(check_field "$(cat "$TEST_TMP/before.json")" cgroups.writable .status)" warn
+	assert_contains "$(check_field "$(cat "$TEST_TMP/before.json")" cgroups.writable .fix)" \
+		"mount -o remount,rw $v2"
+	assert_equal "$(jq -r --arg s "remount $v2 read-write" '.[] | select(.step == $s) | .state' \
+		<"$TEST_TMP/boot.json")" done
+	assert_equal "$(check_field "$(cat "$TEST_TMP/after.json")" cgroups.writable .status)" pass
+	# In the namespace: rw again, with its other flags and superblock options unchanged.
+	assert_equal "$(awk '{ print $6 }' <<<"$output")" "$(awk '{ print $6 }' <<<"$host_line")" \
+		"mount options"
+	assert_equal "$(awk '{ print $NF }' <<<"$output")" "$(awk '{ print $NF }' <<<"$host_line")" \
+		"superblock options"
+	assert_equal "$(grep " $v2 " /proc/self/mountinfo)" "$host_line" "the host's mount"
+}
