@@ -1,0 +1,225 @@
+#!/usr/bin/env bats
+# husk networking end to end: real bridges, veths, nftables and namespaces as extra hosts.
+
+load net_helpers
+
+setup() { net_setup; }
+teardown() { net_teardown; }
+
+@test "network create, ls, inspect, rm; bad input is refused and leaves nothing" {
+	run husk network create --subnet 10.213.1.0/24 front
+	assert_success
+	run husk network ls
+	assert_contains "$output" "front"
+	assert_contains "$output" "10.213.1.0/24"
+	run husk network inspect front
+	assert_success
+	local bridge
+	bridge=$(jq -r '.[0].bridge' <<<"$output")
+	assert_equal "$(jq -r '.[0].gateway' <<<"$output")" "10.213.1.1"
+	ip -4 addr show dev "$bridge" | grep -q "10.213.1.1/24"
+	[[ -f "$NROOT/networks/front.json" ]]
+
+	run husk network create --subnet 10.213.2.0/24 front
+	assert_failure
+	assert_contains "$output" "network front already exists"
+	run husk network create --subnet 192.0.2.0/24 lan
+	assert_failure
+	assert_contains "$output" "overlaps 192.0.2.0/24"
+	run husk network create --subnet 10.213.1.128/25 inner
+	assert_failure
+	assert_contains "$output" "overlaps 10.213.1.0/24"
+	run husk network create 'bad/name'
+	assert_failure
+	assert_contains "$output" "invalid network name 'bad/name'"
+	run husk network create --subnet 10.213.3.1/24 x
+	assert_failure
+	assert_contains "$output" "did you mean 10.213.3.0/24"
+	[[ ! -e "$NROOT/networks/lan.json" && ! -e "$NROOT/networks/x.json" ]]
+
+	# A default subnet never collides with a host route (eth0's 192.0.2.0/24 among them).
+	run husk network create auto
+	assert_success
+	local sub
+	sub=$(husk network inspect auto | jq -r '.[0].subnet')
+	python3 - "$sub" "$(ip -4 route show | awk '{print $1}' | grep /)" <<'PY'
+import ipaddress, sys
+mine = ipaddress.ip_network(sys.argv[1])
+for r in sys.argv[2].split():
+    if r.startswith("10.213.1.") or ipaddress.ip_network(r) == mine: continue
+    assert not mine.overlaps(ipaddress.ip_network(r)), (mine, r)
+PY
+
+	run husk network rm front auto
+	assert_success
+	! ip link show "$bridge" 2>/dev/null
+	assert_no_husk_leftovers
+}
+
+@test "two containers on one network reach each other by name; hosts update live" {
+	husk network create --subnet 10.213.10.0/24 app
+	start_container web 'exec httpd -f -p 80 -h /www'
+	start_container client 'exec sleep 1000'
+	attach web app --alias www
+	attach client app
+	assert_equal "$(cip web)" "10.213.10.2"
+	# web attached first: its hosts file learned about client afterwards.
+	grep -q "10.213.10.3.*client" "$TEST_TMP/rootfs-web/etc/hosts"
+	run cexec client ping -c1 -W2 web
+	assert_success
+	run http_get client http://web/
+	assert_success
+	assert_equal "$output" "hello from web"
+	run http_get client http://www/
+	assert_equal "$output" "hello from web"
+	run cexec web ping -c1 -W2 client
+	assert_success
+
+	husk network detach --id "${ID}-client"
+	! grep -q client "$TEST_TMP/rootfs-web/etc/hosts"
+}
+
+@test "containers on two networks cannot reach each other" {
+	husk network create --subnet 10.213.20.0/24 neta
+	husk network create --subnet 10.213.21.0/24 netb
+	start_container a 'exec httpd -f -p 80 -h /www'
+	start_container b 'exec httpd -f -p 80 -h /www'
+	attach a neta
+	attach b netb
+	# Each reaches its own gateway (the host) ...
+	run cexec a ping -c1 -W2 10.213.20.1
+	assert_success
+	# ... and not the other network, either way.
+	run http_get a "http://$(cip b)/"
+	assert_failure
+	run http_get b "http://$(cip a)/"
+	assert_failure
+	run cexec a ping -c1 -W1 "$(cip b)"
+	assert_failure
+}
+
+@test "egress is masqueraded; an internal network has none" {
+	make_host out 100.72.1
+	mkdir -p "$TEST_TMP/www/cgi-bin"
+	printf '#!/bin/sh\necho Content-Type: text/plain\necho\necho "$REMOTE_ADDR"\n' \
+		>"$TEST_TMP/www/cgi-bin/ip"
+	chmod +x "$TEST_TMP/www/cgi-bin/ip"
+	in_host out busybox httpd -p 100.72.1.2:8000 -h "$TEST_TMP/www"
+
+	husk network create --subnet 10.213.30.0/24 egress
+	husk network create --internal --subnet 10.213.31.0/24 sealed
+	start_container c 'exec sleep 1000'
+	start_container s 'exec sleep 1000'
+	attach c egress
+	attach s sealed
+	run http_get c http://100.72.1.2:8000/cgi-bin/ip
+	assert_success
+	# The outside host sees this host's address on its link, not the container's.
+	assert_equal "$output" "100.72.1.1"
+
+	run http_get s http://100.72.1.2:8000/cgi-bin/ip
+	assert_failure
+	run cexec s ping -c1 -W1 100.72.1.2
+	assert_failure
+	run husk network attach sealed --id "${ID}-x" --netns "/proc/$PID_c/ns/net" -p 8080:80
+	assert_failure
+	assert_contains "$output" "internal"
+	in_host out sh -c 'kill $(pidof busybox) 2>/dev/null' || true
+}
+
+@test "published ports: reachable on the published address only; 127.0.0.1 from this host only" {
+	make_host out 100.72.1
+	make_host atk 100.72.2
+	husk network create --subnet 10.213.40.0/24 pub
+	start_container web 'exec httpd -f -p 80 -h /www'
+	start_container hidden 'exec httpd -f -p 80 -h /www'
+	attach web pub -p 127.0.0.1:18080:80 -p 100.72.1.1:18081:80 -p 18082:80 -p 127.0.0.1::80
+	attach hidden pub
+	local cweb chidden random
+	cweb=$(cip web)
+	chidden=$(cip hidden)
+	random=$(jq -r '.ports[3].host_port' "$TEST_TMP/att-web.json")
+	(( random >= 32768 ))
+
+	# The attacker routes the container subnet and 127.0.0.0/8 through this host.
+	in_host atk ip route add 10.213.40.0/24 via 100.72.2.1
+	in_host atk ip link set lo down
+	in_host atk sysctl -qw net.ipv4.conf.all.route_localnet=1 net.ipv4.conf.eth0.route_localnet=1
+	in_host atk ip route add 127.0.0.0/8 via 100.72.2.1 dev eth0 || true
+
+	# This host reaches the 127.0.0.1 ports.
+	run http_get host http://127.0.0.1:18080/
+	assert_equal "$output" "hello from web"
+	run http_get host "http://127.0.0.1:$random/"
+	assert_equal "$output" "hello from web"
+	# The outside host reaches the port published on its address and on all addresses ...
+	run http_get ns:out http://100.72.1.1:18081/
+	assert_equal "$output" "hello from web"
+	run http_get ns:out http://100.72.1.1:18082/
+	assert_equal "$output" "hello from web"
+	# ... and the attacker only the one published on every address (the route works) ...
+	run http_get ns:atk http://100.72.2.1:18082/
+	assert_equal "$output" "hello from web"
+	run http_get ns:atk http://100.72.2.1:18081/
+	assert_failure
+	# ... never the 127.0.0.1 ports, nor any container port directly (moby #22054/#45610).
+	run http_get ns:atk http://127.0.0.1:18080/
+	assert_failure
+	run http_get ns:atk "http://$cweb:80/"
+	assert_failure
+	run http_get ns:atk "http://$chidden:80/"
+	assert_failure
+	run http_get ns:out "http://$chidden:80/"
+	assert_failure
+	# Hairpin: a container reaches its own published port through a host address.
+	run http_get web http://100.72.1.1:18082/
+	assert_equal "$output" "hello from web"
+	run http_get hidden http://100.72.1.1:18081/
+	assert_equal "$output" "hello from web"
+
+	# A taken host port is refused with its name.
+	run husk network attach pub --id "${ID}-dup" --netns "/proc/$PID_hidden/ns/net" -p 18082:80
+	assert_failure
+	assert_contains "$output" "host port 18082/tcp"
+}
+
+@test "detach, crash and prune leave no veth, address, rule or bridge; other tables untouched" {
+	store_names
+	nft add table inet "${T}sentinel"
+	nft add chain inet "${T}sentinel" c '{ type filter hook forward priority 10; }'
+	nft add rule inet "${T}sentinel" c ip daddr 10.213.99.9 counter accept
+	local before
+	before=$(nft list table inet "${T}sentinel")
+
+	husk network create --subnet 10.213.50.0/24 gone
+	start_container a 'exec sleep 1000'
+	start_container b 'exec sleep 1000'
+	attach a gone -p 127.0.0.1:18090:80
+	attach b gone
+	nft list table inet "$TABLE" | grep -q 'dport 18090'
+	husk network detach --id "${ID}-a"
+	! nft list table inet "$TABLE" | grep -q 'dport 18090'
+
+	# Crash: the container dies without a detach, and a half-made veth is left behind.
+	"$HUSK_RUNTIME" --root "$RTROOT" kill "${ID}-b" KILL
+	"$HUSK_RUNTIME" --root "$RTROOT" delete --force "${ID}-b"
+	ip link add "${PREFIX}vdeadbeef" type veth peer name "${T}peer"
+	run husk network prune
+	assert_success
+	assert_contains "$output" "endpoint ${ID}-b on network gone"
+	assert_contains "$output" "network gone"
+	assert_contains "$output" "link ${PREFIX}vdeadbeef"
+	assert_no_husk_leftovers
+	assert_equal "$(nft list table inet "${T}sentinel")" "$before" "sentinel table"
+	nft delete table inet "${T}sentinel"
+}
+
+@test "without nf_tables bridge networking fails with the reason and the fix, leaving nothing" {
+	HUSK_NET_SIMULATE_NO_NFTABLES=1 run husk network create --subnet 10.213.60.0/24 nonft
+	assert_failure
+	assert_contains "$output" "nf_tables is not available in this kernel (Protocol not supported)"
+	assert_contains "$output" "modprobe nf_tables"
+	assert_contains "$output" "--network host"
+	[[ ! -e "$NROOT/networks/nonft.json" ]]
+	assert_no_husk_leftovers
+}
