@@ -355,6 +355,7 @@ Result<Attachment> attach(const std::string& root, const AttachOptions& o) {
         if (!*host_idx || !*br_idx)
             return fail_invalid("veth {} or bridge {} vanished", e.host_veth, n.bridge);
         HUSK_TRY(nl->set_master(**host_idx, **br_idx));
+        HUSK_TRY(nl->set_hairpin(**host_idx));
         HUSK_TRY(nl->set_up(**host_idx));
         auto lo = cnl->link_index("lo");
         if (!lo) return fail(lo.error());
@@ -391,7 +392,6 @@ Result<Attachment> attach(const std::string& root, const AttachOptions& o) {
     undo_record.dismiss();
     undo_veth.dismiss();
     refresh_peer_hosts(n, o.container_id);
-    for (const auto& c : a.sysctls_changed) log::warn("set sysctl {}", c);
     return a;
 }
 

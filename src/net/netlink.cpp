@@ -215,6 +215,17 @@ Status Netlink::set_master(int index, int master_index) {
     return transact(m.nlh, fmt::format("attach link {} to bridge {}", index, master_index));
 }
 
+Status Netlink::set_hairpin(int port_index) {
+    Message m(RTM_SETLINK, 0);
+    auto* ifi = m.header<ifinfomsg>();
+    ifi->ifi_family = AF_BRIDGE;
+    ifi->ifi_index = port_index;
+    auto* nest = mnl_attr_nest_start(m.nlh, IFLA_PROTINFO);
+    mnl_attr_put_u8(m.nlh, IFLA_BRPORT_MODE, 1);
+    mnl_attr_nest_end(m.nlh, nest);
+    return transact(m.nlh, fmt::format("set hairpin mode on bridge port {}", port_index));
+}
+
 Status Netlink::add_address(int index, Ipv4 address, int prefix) {
     Message m(RTM_NEWADDR, NLM_F_CREATE | NLM_F_REPLACE);
     auto* ifa = m.header<ifaddrmsg>();

@@ -45,6 +45,9 @@ public:
     [[nodiscard]] Status delete_link(const std::string& name);
     [[nodiscard]] Status set_up(int index);
     [[nodiscard]] Status set_master(int index, int master_index);
+    // Hairpin mode on a bridge port: with br_netfilter loaded (Docker loads it), a
+    // container reaching its own published port is DNATed back to the port it came from.
+    [[nodiscard]] Status set_hairpin(int port_index);
     [[nodiscard]] Status add_address(int index, Ipv4 address, int prefix);
     [[nodiscard]] Status add_default_route(Ipv4 gateway, int dev_index);
     // IPv4 routes of the main table (and other non-local tables), default routes left out.

@@ -107,6 +107,13 @@ cexec() {
 	HUSK_TEST_TAG="$ID" "$HUSK_RUNTIME" --root "$RTROOT" exec "${ID}-$name" "$@"
 }
 
+# cping NAME TARGET: one ping from inside container NAME (ping needs CAP_NET_RAW, which
+# the default process capabilities leave out).
+cping() {
+	HUSK_TEST_TAG="$ID" "$HUSK_RUNTIME" --root "$RTROOT" exec --cap CAP_NET_RAW "${ID}-$1" \
+		ping -c1 -W2 "$2"
+}
+
 # http_get NAME|host URL: fetches URL from inside a container (or the host), 3 s at most.
 http_get() {
 	local where=$1 url=$2

@@ -65,14 +65,14 @@ PY
 	assert_equal "$(cip web)" "10.213.10.2"
 	# web attached first: its hosts file learned about client afterwards.
 	grep -q "10.213.10.3.*client" "$TEST_TMP/rootfs-web/etc/hosts"
-	run cexec client ping -c1 -W2 web
+	run cping client web
 	assert_success
 	run http_get client http://web/
 	assert_success
 	assert_equal "$output" "hello from web"
 	run http_get client http://www/
 	assert_equal "$output" "hello from web"
-	run cexec web ping -c1 -W2 client
+	run cping web client
 	assert_success
 
 	husk network detach --id "${ID}-client"
@@ -87,14 +87,14 @@ PY
 	attach a neta
 	attach b netb
 	# Each reaches its own gateway (the host) ...
-	run cexec a ping -c1 -W2 10.213.20.1
+	run cping a 10.213.20.1
 	assert_success
 	# ... and not the other network, either way.
 	run http_get a "http://$(cip b)/"
 	assert_failure
 	run http_get b "http://$(cip a)/"
 	assert_failure
-	run cexec a ping -c1 -W1 "$(cip b)"
+	run cping a "$(cip b)"
 	assert_failure
 }
 
@@ -119,7 +119,7 @@ PY
 
 	run http_get s http://100.72.1.2:8000/cgi-bin/ip
 	assert_failure
-	run cexec s ping -c1 -W1 100.72.1.2
+	run cping s 100.72.1.2
 	assert_failure
 	run husk network attach sealed --id "${ID}-x" --netns "/proc/$PID_c/ns/net" -p 8080:80
 	assert_failure
@@ -145,7 +145,10 @@ PY
 	in_host atk ip route add 10.213.40.0/24 via 100.72.2.1
 	in_host atk ip link set lo down
 	in_host atk sysctl -qw net.ipv4.conf.all.route_localnet=1 net.ipv4.conf.eth0.route_localnet=1
-	in_host atk ip route add 127.0.0.0/8 via 100.72.2.1 dev eth0 || true
+	in_host atk ip route add 127.0.0.0/8 via 100.72.2.1 dev eth0
+	# The attacker really sends 127.0.0.1 and the container subnet to this host.
+	assert_contains "$(in_host atk ip route get 127.0.0.1)" "via 100.72.2.1"
+	assert_contains "$(in_host atk ip route get "$chidden")" "via 100.72.2.1"
 
 	# This host reaches the 127.0.0.1 ports.
 	run http_get host http://127.0.0.1:18080/
