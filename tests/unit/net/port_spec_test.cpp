@@ -39,7 +39,9 @@ TEST(PortSpec, BadInputIsNamed) {
                             "8000-8001:80-82", "[::1]:80:80", ":::80"}) {
         auto r = parse_port_spec(bad);
         EXPECT_FALSE(r) << bad;
-        if (!r && *bad) EXPECT_NE(r.error().message().find(bad), std::string::npos) << bad;
+        if (!r && *bad) {
+            EXPECT_NE(r.error().message().find(bad), std::string::npos) << bad;
+        }
     }
 }
 
