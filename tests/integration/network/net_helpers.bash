@@ -126,6 +126,28 @@ http_get() {
 	fi
 }
 
+# udp_listen ADDR PORT FILE: collects datagrams for 2 s (from when it is bound) into FILE.
+udp_listen() {
+	python3 - "$1" "$2" "$3" <<'PY' &
+import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((sys.argv[1], int(sys.argv[2])))
+s.settimeout(0.2)
+open(sys.argv[3] + ".ready", "w").write("1")
+end = time.time() + 2
+with open(sys.argv[3], "w") as out:
+    while time.time() < end:
+        try:
+            out.write(s.recv(512).decode())
+        except socket.timeout:
+            pass
+PY
+	UDP_PID=$!
+	BG_PIDS+=("$UDP_PID")
+	wait_for_file "$3.ready"
+}
+wait_udp_listener() { wait "$UDP_PID" || true; }
+
 # No link with this store's prefix, no table: what every cleanup must end with.
 assert_no_husk_leftovers() {
 	store_names

@@ -104,7 +104,8 @@ PY
 	printf '#!/bin/sh\necho Content-Type: text/plain\necho\necho "$REMOTE_ADDR"\n' \
 		>"$TEST_TMP/www/cgi-bin/ip"
 	chmod +x "$TEST_TMP/www/cgi-bin/ip"
-	in_host out busybox httpd -p 100.72.1.2:8000 -h "$TEST_TMP/www"
+	in_host out busybox httpd -f -p 100.72.1.2:8000 -h "$TEST_TMP/www" &
+	BG_PIDS+=($!)
 
 	husk network create --subnet 10.213.30.0/24 egress
 	husk network create --internal --subnet 10.213.31.0/24 sealed
@@ -124,7 +125,6 @@ PY
 	run husk network attach sealed --id "${ID}-x" --netns "/proc/$PID_c/ns/net" -p 8080:80
 	assert_failure
 	assert_contains "$output" "internal"
-	in_host out sh -c 'kill $(pidof busybox) 2>/dev/null' || true
 }
 
 @test "published ports: reachable on the published address only; 127.0.0.1 from this host only" {
@@ -143,7 +143,9 @@ PY
 
 	# The attacker routes the container subnet and 127.0.0.0/8 through this host.
 	in_host atk ip route add 10.213.40.0/24 via 100.72.2.1
-	in_host atk ip link set lo down
+	# Its own loopback routes go, so 127.0.0.0/8 really leaves through eth0 (moby #45610).
+	in_host atk ip route del local 127.0.0.0/8 dev lo table local
+	in_host atk ip route del local 127.0.0.1 dev lo table local
 	in_host atk sysctl -qw net.ipv4.conf.all.route_localnet=1 net.ipv4.conf.eth0.route_localnet=1
 	in_host atk ip route add 127.0.0.0/8 via 100.72.2.1 dev eth0
 	# The attacker really sends 127.0.0.1 and the container subnet to this host.
@@ -179,6 +181,21 @@ PY
 	assert_equal "$output" "hello from web"
 	run http_get hidden http://100.72.1.1:18081/
 	assert_equal "$output" "hello from web"
+
+	# A container that routes 127.0.0.0/8 to its gateway (the bridge, where route_localnet
+	# is on for the 127.0.0.1 ports) still cannot reach this host's loopback services. UDP,
+	# because it needs no answer: the kernel itself would drop a TCP SYN-ACK from 127.0.0.1.
+	nsenter -t "$PID_hidden" -n ip route del local 127.0.0.0/8 dev lo table local
+	nsenter -t "$PID_hidden" -n ip route del local 127.0.0.1 dev lo table local
+	nsenter -t "$PID_hidden" -n ip route add 127.0.0.0/8 via 10.213.40.1 dev eth0
+	nsenter -t "$PID_hidden" -n sysctl -qw net.ipv4.conf.all.route_localnet=1 \
+		net.ipv4.conf.eth0.route_localnet=1
+	assert_contains "$(nsenter -t "$PID_hidden" -n ip route get 127.0.0.1)" "via 10.213.40.1"
+	udp_listen 127.0.0.1 18099 "$TEST_TMP/udp.out"
+	echo local-check >/dev/udp/127.0.0.1/18099 # the listener works from this host
+	nsenter -t "$PID_hidden" -n bash -c 'echo from-container >/dev/udp/127.0.0.1/18099'
+	wait_udp_listener
+	assert_equal "$(cat "$TEST_TMP/udp.out")" "local-check"
 
 	# A taken host port is refused with its name.
 	run husk network attach pub --id "${ID}-dup" --netns "/proc/$PID_hidden/ns/net" -p 18082:80
