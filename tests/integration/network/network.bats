@@ -243,3 +243,43 @@ PY
 	[[ ! -e "$NROOT/networks/nonft.json" ]]
 	assert_no_husk_leftovers
 }
+
+@test "attach with bad input names it and leaves nothing behind" {
+	husk network create --subnet 10.213.70.0/24 strict
+	start_container a 'exec sleep 1000'
+	attach a strict --ip 10.213.70.9
+	assert_equal "$(cip a)" "10.213.70.9"
+	start_container b 'exec sleep 1000'
+	local before
+	before=$(cat "$NROOT/networks/strict.json")
+
+	run husk network attach strict --id "${ID}-b" --netns /proc/$PID_b/ns/net --ip 10.213.70.9
+	assert_failure
+	assert_contains "$output" "address 10.213.70.9 is already in use"
+	run husk network attach strict --id "${ID}-b" --netns /proc/$PID_b/ns/net --ip 10.213.71.2
+	assert_failure
+	assert_contains "$output" "not a usable address of subnet 10.213.70.0/24"
+	run husk network attach strict --id "${ID}-b" --netns /proc/$PID_b/ns/net -p 80:99999
+	assert_failure
+	assert_contains "$output" "invalid port '99999' in '80:99999'"
+	run husk network attach strict --id "${ID}-b" --netns /nonexistent/ns
+	assert_failure
+	assert_contains "$output" "open network namespace /nonexistent/ns"
+	run husk network attach strict --id "${ID}-b" --netns /etc/hostname
+	assert_failure
+	assert_contains "$output" "/etc/hostname"
+	run husk network attach nosuch --id "${ID}-b" --netns /proc/$PID_b/ns/net
+	assert_failure
+	assert_contains "$output" "network nosuch not found"
+	run husk network attach strict --id "${ID}-a" --netns /proc/$PID_a/ns/net
+	assert_failure
+	assert_contains "$output" "already attached to network strict"
+	run husk network rm strict
+	assert_failure
+	assert_contains "$output" "network strict has attached containers: ${ID}-a"
+
+	assert_equal "$(cat "$NROOT/networks/strict.json")" "$before" "store record"
+	assert_equal "$(nsenter -t "$PID_b" -n ip -o link show | grep -c eth)" "0" "links in b"
+	store_names
+	assert_equal "$(ip -o link show | grep -c "${PREFIX}v")" "1" "host veths"
+}
