@@ -283,3 +283,41 @@ PY
 	store_names
 	assert_equal "$(ip -o link show | grep -c "${PREFIX}v")" "1" "host veths"
 }
+
+@test "default network bridge is made on first use; connect and disconnect" {
+	store_names
+	start_container a 'exec httpd -f -p 80 -h /www'
+	start_container b 'exec sleep 1000'
+	run husk network ls -q
+	assert_equal "$output" ""
+	attach a bridge
+	attach b bridge
+	run husk network inspect bridge
+	assert_success
+	assert_equal "$(jq -r '.[0].bridge' <<<"$output")" "${PREFIX}d"
+	local sub
+	sub=$(jq -r '.[0].subnet' <<<"$output")
+	# No name resolution on the default network (as Docker): only the container itself.
+	run grep -c "${ID}-" "$TEST_TMP/rootfs-b/etc/hosts"
+	assert_equal "$output" "0"
+	run http_get b "http://$(cip a)/"
+	assert_equal "$output" "hello from a"
+
+	# A second network through connect: the container gets eth1 there.
+	husk network create --subnet 10.213.80.0/24 side
+	run husk network connect side "${ID}-b" --netns "/proc/$PID_b/ns/net" --alias bee
+	assert_success
+	assert_equal "$(jq -r .ifname <<<"$output")" "eth1"
+	nsenter -t "$PID_b" -n ip -4 -o addr show dev eth1 | grep -q 10.213.80.2/24
+	run husk network disconnect side "${ID}-b"
+	assert_success
+	! nsenter -t "$PID_b" -n ip link show eth1 2>/dev/null
+	run husk network disconnect side "${ID}-b"
+	assert_failure
+	assert_contains "$output" "container ${ID}-b is not attached to network side"
+	husk network detach --id "${ID}-a"
+	husk network detach --id "${ID}-b"
+	husk network rm side bridge
+	assert_no_husk_leftovers
+	[[ -n "$sub" ]]
+}
