@@ -104,7 +104,8 @@ PY
 	printf '#!/bin/sh\necho Content-Type: text/plain\necho\necho "$REMOTE_ADDR"\n' \
 		>"$TEST_TMP/www/cgi-bin/ip"
 	chmod +x "$TEST_TMP/www/cgi-bin/ip"
-	in_host out busybox httpd -f -p 100.72.1.2:8000 -h "$TEST_TMP/www" &
+	# A simple command (not a function) in the background: $! is the server itself.
+	ip netns exec "$T-out" busybox httpd -f -p 100.72.1.2:8000 -h "$TEST_TMP/www" &
 	BG_PIDS+=($!)
 
 	husk network create --subnet 10.213.30.0/24 egress
