@@ -322,3 +322,21 @@ PY
 	assert_no_husk_leftovers
 	[[ -n "$sub" ]]
 }
+
+@test "concurrent attaches get distinct addresses and ports (the store lock)" {
+	husk network create --subnet 10.213.85.0/24 busy
+	local n pids=()
+	for n in c1 c2 c3 c4; do start_container "$n" 'exec sleep 1000'; done
+	for n in c1 c2 c3 c4; do
+		attach "$n" busy -p 127.0.0.1:18300-18303:80 &
+		pids+=($!)
+	done
+	for n in "${pids[@]}"; do wait "$n"; done
+	local ips ports
+	ips=$(for n in c1 c2 c3 c4; do cip "$n"; done | sort -u | wc -l)
+	ports=$(for n in c1 c2 c3 c4; do jq -r '.ports[0].host_port' "$TEST_TMP/att-$n.json"; done |
+		sort -u | wc -l)
+	assert_equal "$ips" "4" "distinct addresses"
+	assert_equal "$ports" "4" "distinct host ports"
+	assert_equal "$(jq '.endpoints | length' "$NROOT/networks/busy.json")" "4"
+}
