@@ -14,7 +14,7 @@
 namespace husk::net {
 
 std::string fnv1a_hex(const std::string& s, int digits) {
-    uint64_t h = 1469598103934665603ull;
+    uint64_t h = 14695981039346656037ull;
     for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
     return fmt::format("{:016x}", h).substr(0, static_cast<size_t>(digits));
 }

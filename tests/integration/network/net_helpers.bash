@@ -37,7 +37,7 @@ store_names() {
 	root=$(cd "$NROOT" && pwd -P)
 	# Same hash as src/net/store.cpp: the first 4 hex digits of FNV-1a 64 of the root.
 	hash=$(python3 -c 'import sys
-h=1469598103934665603
+h=14695981039346656037
 for c in sys.argv[1].encode(): h=((h^c)*1099511628211)&0xffffffffffffffff
 print("%016x"%h)' "$root")
 	PREFIX="hk${hash:0:4}"
