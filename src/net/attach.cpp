@@ -14,6 +14,7 @@
 #include "common/scope_exit.hpp"
 #include "common/unique_fd.hpp"
 #include "net/dns.hpp"
+#include "net/dns_server.hpp"
 #include "net/firewall.hpp"
 #include "net/ipam.hpp"
 #include "net/netlink.hpp"
@@ -386,12 +387,15 @@ Result<Attachment> attach(const std::string& root, const AttachOptions& o) {
     a.mac = e.mac;
     a.ports = e.ports;
     auto host_resolv = read_file("/etc/resolv.conf");
-    a.resolv_conf = container_resolv_conf(host_resolv ? *host_resolv : "");
+    bool user_network = n.name != default_network;
+    a.resolv_conf =
+        container_resolv_conf(host_resolv ? *host_resolv : "", user_network ? n.gateway.str() : "");
     a.hosts = container_hosts(e, peers_of(n, o.container_id));
     if (!o.hosts_path.empty()) HUSK_TRY(write_hosts_file(o.hosts_path, a.hosts, true));
     undo_record.dismiss();
     undo_veth.dismiss();
     refresh_peer_hosts(n, o.container_id);
+    if (user_network) start_dns(root, n.name);
     return a;
 }
 

@@ -4,7 +4,7 @@
 
 namespace husk::net {
 
-std::string container_resolv_conf(const std::string& host) {
+std::string container_resolv_conf(const std::string& host, const std::string& nameserver) {
     std::istringstream in(host);
     std::string line, out;
     int servers = 0;
@@ -19,6 +19,13 @@ std::string container_resolv_conf(const std::string& host) {
         } else if (key == "search" || key == "domain" || key == "options") {
             out += line + "\n";
         }
+    }
+    if (!nameserver.empty()) {
+        std::string kept;
+        std::istringstream again(out);
+        while (std::getline(again, line))
+            if (!line.starts_with("nameserver ")) kept += line + "\n";
+        return "nameserver " + nameserver + "\n" + kept;
     }
     if (servers == 0) out += "nameserver 8.8.8.8\nnameserver 8.8.4.4\n";
     return out;

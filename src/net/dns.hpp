@@ -12,7 +12,10 @@ namespace husk::net {
 // The host's resolv.conf with loopback nameservers (a local stub such as systemd-resolved
 // or dnsmasq, unreachable from the container's namespace) left out; when none remains,
 // Docker's fallback (8.8.8.8, 8.8.4.4). search/options lines are kept.
-std::string container_resolv_conf(const std::string& host_resolv_conf);
+// With `nameserver` (a user network's gateway, where its DNS responder listens) that
+// server replaces the host's.
+std::string container_resolv_conf(const std::string& host_resolv_conf,
+                                  const std::string& nameserver = "");
 // localhost lines, the container's own address with its hostname and aliases, and on user
 // networks every peer's address with its hostname, aliases and container id.
 std::string container_hosts(const Endpoint& self, const std::vector<const Endpoint*>& peers);

@@ -95,7 +95,9 @@ attach() {
 	shift 2
 	husk network attach "$net" --id "${ID}-$name" --netns "/proc/${!pidvar}/ns/net" \
 		--hostname "$name" --hosts-file "$TEST_TMP/rootfs-$name/etc/hosts" "$@" \
-		>"$TEST_TMP/att-$name.json"
+		>"$TEST_TMP/att-$name.json" || return 1
+	# The engine's part: the resolv.conf attach computed goes into the container.
+	jq -r .resolv_conf "$TEST_TMP/att-$name.json" >"$TEST_TMP/rootfs-$name/etc/resolv.conf"
 }
 
 cip() { jq -r .ip "$TEST_TMP/att-$1.json"; }

@@ -75,8 +75,34 @@ PY
 	run cping web client
 	assert_success
 
+	# DNS on the gateway: a container that registered no hosts file is found by name at
+	# once, and names resolve without /etc/hosts.
+	assert_equal "$(cat "$TEST_TMP/rootfs-client/etc/resolv.conf" | grep nameserver)" \
+		"nameserver 10.213.10.1"
+	start_container late 'exec sleep 1000'
+	husk network attach app --id "${ID}-late" --netns "/proc/$PID_late/ns/net" \
+		--hostname late --alias latecomer >/dev/null
+	run cexec client nslookup latecomer
+	assert_success
+	assert_contains "$output" "10.213.10.4"
+	run cexec client nslookup "${ID}-web"
+	assert_contains "$output" "10.213.10.2"
+	run cexec client nslookup nosuchname
+	assert_failure
+
 	husk network detach --id "${ID}-client"
 	! grep -q client "$TEST_TMP/rootfs-web/etc/hosts"
+	# The responder ends with its network.
+	husk network detach --id "${ID}-web"
+	husk network detach --id "${ID}-late"
+	husk network rm app
+	local i
+	for ((i = 0; i < 30; i++)); do
+		pgrep -f -- "--root $NROOT" >/dev/null || break
+		sleep 0.1
+	done
+	run pgrep -af -- "--root $NROOT"
+	assert_equal "$output" "" "processes of this store"
 }
 
 @test "containers on two networks cannot reach each other" {

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "net/dns.hpp"
+#include "net/dns_server.hpp"
 #include "net/firewall_rules.hpp"
 
 namespace husk::net {
@@ -113,6 +114,52 @@ TEST(Dns, HostsListsSelfAndPeers) {
     EXPECT_NE(h.find("10.90.0.2\tweb\n"), std::string::npos) << h;
     EXPECT_NE(h.find("10.90.0.3\tdb database c2\n"), std::string::npos) << h;
     EXPECT_NE(h.find("127.0.0.1\tlocalhost\n"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace husk::net
+
+namespace husk::net {
+namespace {
+
+// A query for "web.local" type A, id 0x1234, RD set.
+std::string query(const std::string& name, uint16_t qtype) {
+    std::string q = {0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0};
+    size_t start = 0;
+    while (start <= name.size()) {
+        size_t dot = name.find('.', start);
+        if (dot == std::string::npos) dot = name.size();
+        q += static_cast<char>(dot - start);
+        q += name.substr(start, dot - start);
+        start = dot + 1;
+    }
+    q += '\0';
+    q += static_cast<char>(qtype >> 8);
+    q += static_cast<char>(qtype & 0xff);
+    q += std::string{0, 1};
+    return q;
+}
+
+TEST(DnsServer, ParsesTheQuestion) {
+    uint16_t t = 0;
+    EXPECT_EQ(dns_question(query("Web.Local", 1), &t), "web.local");
+    EXPECT_EQ(t, 1);
+    EXPECT_EQ(dns_question("short", &t), "");
+    std::string truncated = query("web", 1);
+    truncated.resize(15);
+    EXPECT_EQ(dns_question(truncated, &t), "");
+}
+
+TEST(DnsServer, AnswersAWithTheAddress) {
+    auto q = query("web", 1);
+    auto r = dns_answer(q, "web", (10u << 24) | (90u << 16) | 2);
+    ASSERT_EQ(r.size(), q.size() + 16);
+    EXPECT_EQ(r.substr(0, 2), q.substr(0, 2));           // same id
+    EXPECT_EQ(static_cast<uint8_t>(r[2]) & 0x80, 0x80);  // a response
+    EXPECT_EQ(r[7], 1);                                  // one answer
+    EXPECT_EQ(r.substr(r.size() - 4), std::string("\x0a\x5a\x00\x02", 4));
+    auto aaaa = dns_answer(query("web", 28), "web", 1);
+    EXPECT_EQ(aaaa[7], 0);  // NODATA for AAAA
 }
 
 }  // namespace
