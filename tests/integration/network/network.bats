@@ -56,7 +56,7 @@ PY
 	assert_no_husk_leftovers
 }
 
-@test "two containers on one network reach each other by name; hosts update live" {
+@test "two containers on one network reach each other by name (hosts and DNS, both live)" {
 	husk network create --subnet 10.213.10.0/24 app
 	start_container web 'exec httpd -f -p 80 -h /www'
 	start_container client 'exec sleep 1000'
