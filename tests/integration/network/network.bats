@@ -160,7 +160,8 @@ PY
 	husk network create --subnet 10.213.40.0/24 pub
 	start_container web 'exec httpd -f -p 80 -h /www'
 	start_container hidden 'exec httpd -f -p 80 -h /www'
-	attach web pub -p 127.0.0.1:18080:80 -p 100.72.1.1:18081:80 -p 18082:80 -p 127.0.0.1::80
+	attach web pub -p 127.0.0.1:18080:80 -p 100.72.1.1:18081:80 -p 18082:80 -p 127.0.0.1::80 \
+		-p 127.0.0.1:18085:5353/udp
 	attach hidden pub
 	local cweb chidden random
 	cweb=$(cip web)
@@ -189,6 +190,18 @@ PY
 	assert_equal "$output" "hello from web"
 	run http_get ns:out http://100.72.1.1:18082/
 	assert_equal "$output" "hello from web"
+	# UDP: an echo server in the container's namespace answers through 127.0.0.1:18085.
+	nsenter -t "$PID_web" -n python3 -c '
+import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("0.0.0.0", 5353))
+open("'"$TEST_TMP"'/echo.ready", "w").write("1")
+s.settimeout(10)
+d, a = s.recvfrom(100); s.sendto(b"echo:" + d, a)' &
+	BG_PIDS+=($!)
+	wait_for_file "$TEST_TMP/echo.ready"
+	run python3 -c '
+import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(3)
+s.sendto(b"ping", ("127.0.0.1", 18085)); print(s.recv(100).decode())'
+	assert_equal "$output" "echo:ping"
 	# ... and the attacker only the one published on every address (the route works) ...
 	run http_get ns:atk http://100.72.2.1:18082/
 	assert_equal "$output" "hello from web"
