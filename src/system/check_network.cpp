@@ -31,7 +31,8 @@ std::string resolve_in_host(const HostView& host, std::string path) {
     return path;
 }
 
-const char* const nft_modules = "modprobe -a nf_tables nft_chain_nat nft_masq nf_conntrack";
+const char* const nft_modules =
+    "modprobe -a nf_tables nft_chain_nat nft_nat nft_masq nf_conntrack nft_ct";
 
 }  // namespace
 

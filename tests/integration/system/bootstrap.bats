@@ -8,16 +8,19 @@ load system
 setup() { system_setup; }
 teardown() { system_teardown; }
 
-# What the bootstrap could change: the mount table, the forwarding sysctls, the cgroup v2
-# tree's delegation and membership.
+# What the bootstrap could change on the host: the mounts it would make (at /proc, /sys,
+# /dev, /dev/pts, /dev/shm and under /sys/fs/cgroup), the forwarding sysctls, the cgroup v2
+# tree's delegation and a husk-host leaf, the /dev symlinks. (Only these mount points: other
+# people's tests mount and unmount elsewhere on this shared host meanwhile.)
 host_snapshot() {
-	cat /proc/self/mountinfo
+	awk '$5 ~ /^\/(proc|sys|dev|dev\/pts|dev\/shm)$/ || $5 ~ /^\/sys\/fs\/cgroup/' /proc/self/mountinfo
 	cat /proc/sys/net/ipv4/ip_forward /proc/sys/net/ipv6/conf/all/forwarding
 	local v2
-	v2=$(awk '$9 == "cgroup2" || $10 == "cgroup2" { print $5; exit }' /proc/self/mountinfo)
+	v2=$(awk '{ for (i = 7; i <= NF; i++) if ($i == "-") { if ($(i + 1) == "cgroup2") print $5; break } }' \
+		/proc/self/mountinfo | head -1)
 	if [[ -n "$v2" ]]; then
-		cat "$v2/cgroup.subtree_control"
-		find "$v2" -maxdepth 1 -type d | sort
+		echo "subtree_control: $(cat "$v2/cgroup.subtree_control")"
+		ls -d "$v2/husk-host" 2>/dev/null || true
 	fi
 	ls -la /dev/fd /dev/stdin /dev/stdout /dev/stderr
 }
@@ -37,6 +40,19 @@ host_snapshot() {
 	assert_success
 	assert_equal "$(host_snapshot)" "$before" "host state after a second run"
 	assert_not_contains "$output" "done "
+}
+
+@test "bootstrap in a private copy of the host's mount namespace: the whole mount table is unchanged" {
+	# The copy is immune to other people's mounts on this host, so all of it can be compared.
+	run --separate-stderr unshare --mount --propagation private sh -c '
+		cat /proc/self/mountinfo > "$0/before"
+		"$@" system bootstrap > "$0/boot" || echo "bootstrap status $?" >&2
+		cat /proc/self/mountinfo > "$0/after"
+		' "$TEST_TMP" "$HUSK" --root "$STORE" --runroot "$TEST_TMP/run"
+	assert_success
+	[[ -z "$stderr" ]] || fail "$stderr"
+	assert_equal "$(cat "$TEST_TMP/after")" "$(cat "$TEST_TMP/before")" "mount table"
+	assert_not_contains "$(cat "$TEST_TMP/boot")" "done "
 }
 
 @test "bootstrap mounts hidden /proc, /sys, unmounted /dev/pts, /dev/shm and cgroups; the doctor is then clean for them" {

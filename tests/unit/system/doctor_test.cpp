@@ -259,7 +259,8 @@ TEST_F(Doctor, NoNftablesFailsNetworkingWithTheModules) {
     auto& nft = find(r, "network.nftables");
     EXPECT_EQ(nft.level, Level::fail);
     EXPECT_TRUE(contains(nft.summary, "bridge networking is unavailable"));
-    EXPECT_TRUE(contains(nft.fix, "modprobe -a nf_tables nft_chain_nat nft_masq nf_conntrack"));
+    EXPECT_TRUE(contains(
+        nft.fix, "modprobe -a nf_tables nft_chain_nat nft_nat nft_masq nf_conntrack nft_ct"));
     EXPECT_TRUE(contains(all_evidence(nft), "Protocol not supported"));
     auto& ipt = find(r, "network.iptables");
     EXPECT_EQ(ipt.level, Level::warn);
