@@ -29,52 +29,6 @@ std::vector<std::string> layer_dirs(const Store& store, const oci::ImageConfig& 
     return out;
 }
 
-// Mounts an overlay with the new mount API: one "lowerdir+" per layer, so the page-size
-// limit of mount(2)'s option string never applies. Falls back to mount(2) with lower paths
-// relative to layers/ (the caller's cwd) on kernels before 6.8.
-Status mount_overlay(const std::vector<std::string>& lowers_top_first, const std::string& upper,
-                     const std::string& work, const std::string& target) {
-    UniqueFd fs(::fsopen("overlay", FSOPEN_CLOEXEC));
-    if (fs) {
-        bool ok = true;
-        for (auto& l : lowers_top_first)
-            if (::fsconfig(fs.get(), FSCONFIG_SET_STRING, "lowerdir+", l.c_str(), 0) != 0) {
-                ok = false;
-                break;
-            }
-        if (ok) {
-            if (::fsconfig(fs.get(), FSCONFIG_SET_STRING, "upperdir", upper.c_str(), 0) != 0 ||
-                ::fsconfig(fs.get(), FSCONFIG_SET_STRING, "workdir", work.c_str(), 0) != 0 ||
-                ::fsconfig(fs.get(), FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) != 0)
-                return fail_errno("overlay on {}", target);
-            UniqueFd mnt(::fsmount(fs.get(), FSMOUNT_CLOEXEC, 0));
-            if (!mnt) return fail_errno("overlay on {}: fsmount", target);
-            if (::move_mount(mnt.get(), "", AT_FDCWD, target.c_str(), MOVE_MOUNT_F_EMPTY_PATH) != 0)
-                return fail_errno("overlay on {}: move_mount", target);
-            return {};
-        }
-    }
-    // mount(2): lowers named relative to their common directory keep the option short.
-    std::string parent = lowers_top_first.front().substr(0, lowers_top_first.front().rfind('/'));
-    std::string opts = "lowerdir=";
-    for (size_t i = 0; i < lowers_top_first.size(); ++i) {
-        if (i) opts += ":";
-        opts += lowers_top_first[i].substr(parent.size() + 1);
-    }
-    opts += ",upperdir=" + upper + ",workdir=" + work;
-    if (opts.size() >= static_cast<size_t>(::getpagesize()))
-        return fail_invalid("overlay on {}: {} layers do not fit the mount options", target,
-                            lowers_top_first.size());
-    UniqueFd cwd(::open(".", O_PATH | O_DIRECTORY | O_CLOEXEC));
-    if (::chdir(parent.c_str()) != 0) return fail_errno("chdir {}", parent);
-    int r = ::mount("overlay", target.c_str(), "overlay", 0, opts.c_str());
-    int saved = errno;
-    if (cwd) (void)::fchdir(cwd.get());
-    errno = saved;
-    if (r != 0) return fail_errno("overlay on {}", target);
-    return {};
-}
-
 Status copy_xattrs(int src, int dst, const std::string& shown) {
     char names[8192];
     ssize_t n = ::flistxattr(src, names, sizeof names);
@@ -85,7 +39,8 @@ Status copy_xattrs(int src, int dst, const std::string& shown) {
         char value[65536];
         ssize_t len = ::fgetxattr(src, names + i, value, sizeof value);
         if (len < 0) continue;
-        if (::fsetxattr(dst, names + i, value, static_cast<size_t>(len), 0) != 0 && errno != ENOTSUP)
+        if (::fsetxattr(dst, names + i, value, static_cast<size_t>(len), 0) != 0 &&
+            errno != ENOTSUP)
             return fail_errno("set xattr {} on {}", name, shown);
     }
     return {};
@@ -122,12 +77,14 @@ private:
 
     Status copy_entry(int src, int dst, const std::string& name, const std::string& shown) {
         struct stat st {};
-        if (::fstatat(src, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return fail_errno("stat {}", shown);
+        if (::fstatat(src, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0)
+            return fail_errno("stat {}", shown);
         if (S_ISCHR(st.st_mode) && st.st_rdev == 0) return remove_at(dst, name);  // whiteout
         struct stat dst_st {};
         bool exists = ::fstatat(dst, name.c_str(), &dst_st, AT_SYMLINK_NOFOLLOW) == 0;
         if (S_ISDIR(st.st_mode)) {
-            UniqueFd sdir(::openat(src, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+            UniqueFd sdir(
+                ::openat(src, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
             if (!sdir) return fail_errno("open {}", shown);
             char opaque[2];
             bool is_opaque = ::fgetxattr(sdir.get(), "trusted.overlay.opaque", opaque, 2) == 1 &&
@@ -136,11 +93,14 @@ private:
                 HUSK_TRY(remove_at(dst, name));
                 exists = false;
             }
-            if (!exists && ::mkdirat(dst, name.c_str(), 0700) != 0) return fail_errno("mkdir {}", shown);
-            UniqueFd ddir(::openat(dst, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+            if (!exists && ::mkdirat(dst, name.c_str(), 0700) != 0)
+                return fail_errno("mkdir {}", shown);
+            UniqueFd ddir(
+                ::openat(dst, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
             if (!ddir) return fail_errno("open {}", shown);
             HUSK_TRY(copy_dir(sdir.get(), ddir.get(), shown));
-            if (::fchown(ddir.get(), st.st_uid, st.st_gid) != 0) return fail_errno("chown {}", shown);
+            if (::fchown(ddir.get(), st.st_uid, st.st_gid) != 0)
+                return fail_errno("chown {}", shown);
             if (::fchmod(ddir.get(), st.st_mode & 07777) != 0) return fail_errno("chmod {}", shown);
             HUSK_TRY(copy_xattrs(sdir.get(), ddir.get(), shown));
             struct timespec times[2] = {st.st_atim, st.st_mtim};
@@ -151,23 +111,27 @@ private:
         if (S_ISREG(st.st_mode) && st.st_nlink > 1) {
             auto it = links_.find({st.st_dev, st.st_ino});
             if (it != links_.end()) {
-                if (::linkat(it->second.first, it->second.second.c_str(), dst, name.c_str(), 0) == 0)
+                if (::linkat(it->second.first, it->second.second.c_str(), dst, name.c_str(), 0) ==
+                    0)
                     return {};
             }
         }
         if (S_ISREG(st.st_mode)) {
             UniqueFd in(::openat(src, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
             if (!in) return fail_errno("open {}", shown);
-            UniqueFd out(::openat(dst, name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+            UniqueFd out(::openat(dst, name.c_str(),
+                                  O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
             if (!out) return fail_errno("create {}", shown);
             off_t left = st.st_size;
             while (left > 0) {
-                ssize_t n = ::copy_file_range(in.get(), nullptr, out.get(), nullptr, static_cast<size_t>(left), 0);
+                ssize_t n = ::copy_file_range(in.get(), nullptr, out.get(), nullptr,
+                                              static_cast<size_t>(left), 0);
                 if (n < 0) return fail_errno("copy {}", shown);
                 if (n == 0) break;
                 left -= n;
             }
-            if (::fchown(out.get(), st.st_uid, st.st_gid) != 0) return fail_errno("chown {}", shown);
+            if (::fchown(out.get(), st.st_uid, st.st_gid) != 0)
+                return fail_errno("chown {}", shown);
             if (::fchmod(out.get(), st.st_mode & 07777) != 0) return fail_errno("chmod {}", shown);
             HUSK_TRY(copy_xattrs(in.get(), out.get(), shown));
             struct timespec times[2] = {st.st_atim, st.st_mtim};
@@ -183,9 +147,11 @@ private:
             ssize_t n = ::readlinkat(src, name.c_str(), target.data(), target.size());
             if (n < 0) return fail_errno("readlink {}", shown);
             target.resize(static_cast<size_t>(n));
-            if (::symlinkat(target.c_str(), dst, name.c_str()) != 0) return fail_errno("symlink {}", shown);
+            if (::symlinkat(target.c_str(), dst, name.c_str()) != 0)
+                return fail_errno("symlink {}", shown);
         } else {
-            if (::mknodat(dst, name.c_str(), st.st_mode, st.st_rdev) != 0) return fail_errno("mknod {}", shown);
+            if (::mknodat(dst, name.c_str(), st.st_mode, st.st_rdev) != 0)
+                return fail_errno("mknod {}", shown);
         }
         if (::fchownat(dst, name.c_str(), st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW) != 0)
             return fail_errno("chown {}", shown);
@@ -216,6 +182,53 @@ Result<bool> probe_overlay(const Store& store, std::string& why) {
 
 }  // namespace
 
+// Mounts an overlay with the new mount API: one "lowerdir+" per layer, so the page-size
+// limit of mount(2)'s option string never applies. Falls back to mount(2) with lower paths
+// relative to layers/ (the caller's cwd) on kernels before 6.8.
+Status mount_overlay(const std::vector<std::string>& lowers_top_first, const std::string& upper,
+                     const std::string& work, const std::string& target) {
+    UniqueFd fs(::fsopen("overlay", FSOPEN_CLOEXEC));
+    if (fs) {
+        bool ok = true;
+        for (auto& l : lowers_top_first)
+            if (::fsconfig(fs.get(), FSCONFIG_SET_STRING, "lowerdir+", l.c_str(), 0) != 0) {
+                ok = false;
+                break;
+            }
+        if (ok) {
+            if ((!upper.empty() &&
+                 (::fsconfig(fs.get(), FSCONFIG_SET_STRING, "upperdir", upper.c_str(), 0) != 0 ||
+                  ::fsconfig(fs.get(), FSCONFIG_SET_STRING, "workdir", work.c_str(), 0) != 0)) ||
+                ::fsconfig(fs.get(), FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) != 0)
+                return fail_errno("overlay on {}", target);
+            UniqueFd mnt(::fsmount(fs.get(), FSMOUNT_CLOEXEC, 0));
+            if (!mnt) return fail_errno("overlay on {}: fsmount", target);
+            if (::move_mount(mnt.get(), "", AT_FDCWD, target.c_str(), MOVE_MOUNT_F_EMPTY_PATH) != 0)
+                return fail_errno("overlay on {}: move_mount", target);
+            return {};
+        }
+    }
+    // mount(2): lowers named relative to their common directory keep the option short.
+    std::string parent = lowers_top_first.front().substr(0, lowers_top_first.front().rfind('/'));
+    std::string opts = "lowerdir=";
+    for (size_t i = 0; i < lowers_top_first.size(); ++i) {
+        if (i) opts += ":";
+        opts += lowers_top_first[i].substr(parent.size() + 1);
+    }
+    if (!upper.empty()) opts += ",upperdir=" + upper + ",workdir=" + work;
+    if (opts.size() >= static_cast<size_t>(::getpagesize()))
+        return fail_invalid("overlay on {}: {} layers do not fit the mount options", target,
+                            lowers_top_first.size());
+    UniqueFd cwd(::open(".", O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (::chdir(parent.c_str()) != 0) return fail_errno("chdir {}", parent);
+    int r = ::mount("overlay", target.c_str(), "overlay", 0, opts.c_str());
+    int saved = errno;
+    if (cwd) (void)::fchdir(cwd.get());
+    errno = saved;
+    if (r != 0) return fail_errno("overlay on {}", target);
+    return {};
+}
+
 Result<ResolvedImage> resolve_image(const Store& store, const std::string& reference) {
     auto db = store.load_db();
     if (!db) return fail(db.error());
@@ -243,7 +256,8 @@ DriverChoice choose_driver(const Store& store) {
     DriverChoice choice;
     struct statfs sfs {};
     if (::statfs(store.root().c_str(), &sfs) == 0 && sfs.f_type == OVERLAYFS_SUPER_MAGIC) {
-        choice = {"vfs", "the storage root is on overlayfs, which cannot hold an overlay's upper dir"};
+        choice = {"vfs",
+                  "the storage root is on overlayfs, which cannot hold an overlay's upper dir"};
     } else {
         std::string why;
         auto ok = probe_overlay(store, why);
@@ -305,7 +319,8 @@ Result<std::string> prepare_rootfs(Store& store, const std::string& image_id,
         LayerCopier copier;
         HUSK_TRY(copier.copy_dir(src.get(), dst.get(), l));
     }
-    if (::rename(tmp.c_str(), rootfs.c_str()) != 0) return fail_errno("rename {} to {}", tmp, rootfs);
+    if (::rename(tmp.c_str(), rootfs.c_str()) != 0)
+        return fail_errno("rename {} to {}", tmp, rootfs);
     cleanup.dismiss();
     return rootfs;
 }
@@ -314,7 +329,8 @@ Status unmount_rootfs(Store& store, const std::string& container_id) {
     auto db = store.load_db();
     if (!db) return fail(db.error());
     auto it = db->containers.find(container_id);
-    if (it == db->containers.end()) return fail(Error(ENOENT, fmt::format("container {} holds no rootfs", container_id)));
+    if (it == db->containers.end())
+        return fail(Error(ENOENT, fmt::format("container {} holds no rootfs", container_id)));
     if (it->second.driver == "overlay") {
         std::string rootfs = it->second.dir + "/rootfs";
         if (::umount2(rootfs.c_str(), MNT_DETACH) != 0 && errno != EINVAL && errno != ENOENT)
