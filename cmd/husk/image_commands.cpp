@@ -129,7 +129,8 @@ Json inspect_json(const img::Store& store, const img::ImageRecord& rec) {
         j["RootFS"] = Json{{"Type", "layers"}, {"Layers", config->diff_ids}};
         Json history = Json::array();
         for (auto& h : config->history)
-            history.push_back(Json{{"created", h.created}, {"created_by", h.created_by},
+            history.push_back(Json{{"created", h.created},
+                                   {"created_by", h.created_by},
                                    {"empty_layer", h.empty_layer}});
         j["History"] = history;
     }
@@ -140,14 +141,16 @@ Json inspect_json(const img::Store& store, const img::ImageRecord& rec) {
 }
 
 // Removes names/records as `husk rmi` does; returns the lines to print.
-Result<std::vector<std::string>> remove_image(img::Store& store, const std::string& what, bool force) {
+Result<std::vector<std::string>> remove_image(img::Store& store, const std::string& what,
+                                              bool force) {
     std::vector<std::string> lines;
     HUSK_TRY(store.update_db([&](img::Db& db) -> Status {
         auto rec = store.find_image(db, what);
         if (!rec) return fail(rec.error());
         auto& stored = db.images[rec->id];
         auto ref = img::parse_reference(what);
-        bool by_name = ref && std::find(stored.names.begin(), stored.names.end(), ref->str()) != stored.names.end();
+        bool by_name = ref && std::find(stored.names.begin(), stored.names.end(), ref->str()) !=
+                                  stored.names.end();
         if (by_name && stored.names.size() > 1) {
             std::erase(stored.names, ref->str());
             lines.push_back("Untagged: " + familiar_ref(ref->str()));
@@ -155,10 +158,12 @@ Result<std::vector<std::string>> remove_image(img::Store& store, const std::stri
         }
         auto users = users_of(db, rec->id);
         if (!users.empty() && !force)
-            return fail_invalid("image {} is in use by container {}: remove the container first, or use -f",
-                                what, users.front());
+            return fail_invalid(
+                "image {} is in use by container {}: remove the container first, or use -f", what,
+                users.front());
         if (!by_name && stored.names.size() > 1 && !force)
-            return fail_invalid("image {} has {} names: remove them by name, or use -f", what, stored.names.size());
+            return fail_invalid("image {} has {} names: remove them by name, or use -f", what,
+                                stored.names.size());
         for (auto& n : stored.names) lines.push_back("Untagged: " + familiar_ref(n));
         if (!users.empty()) {
             stored.names.clear();  // -f on an image in use: untagged, kept for its container
@@ -242,8 +247,10 @@ void register_pull_push(CLI::App& app, Globals& g) {
             if (la->password_stdin) {
                 std::getline(std::cin, la->password);
             }
-            if (la->password.empty()) return fail_invalid("login {}: no password (-p or --password-stdin)", la->registry);
-            HUSK_TRY(img::login(la->registry, {la->username, la->password}, client_options(la->reg)));
+            if (la->password.empty())
+                return fail_invalid("login {}: no password (-p or --password-stdin)", la->registry);
+            HUSK_TRY(
+                img::login(la->registry, {la->username, la->password}, client_options(la->reg)));
             std::cout << "Login Succeeded!\n";
             return {};
         }());
@@ -276,7 +283,8 @@ void register_listing(CLI::App& app, CLI::App& image, Globals& g) {
             if (!db) return fail(db.error());
             std::vector<img::ImageRecord> recs;
             for (auto& [id, r] : db->images) recs.push_back(r);
-            std::sort(recs.begin(), recs.end(), [](auto& a, auto& b) { return a.stored > b.stored; });
+            std::sort(recs.begin(), recs.end(),
+                      [](auto& a, auto& b) { return a.stored > b.stored; });
             if (la->format == "json") {
                 Json out = Json::array();
                 for (auto& r : recs) {
@@ -292,15 +300,16 @@ void register_listing(CLI::App& app, CLI::App& image, Globals& g) {
                 std::cout << out.dump(4) << "\n";
                 return {};
             }
-            if (!la->format.empty()) return fail_invalid("unknown --format {:?}: json or the table", la->format);
+            if (!la->format.empty())
+                return fail_invalid("unknown --format {:?}: json or the table", la->format);
             if (la->quiet) {
                 std::set<std::string> printed;
                 for (auto& r : recs)
                     if (printed.insert(r.id).second) std::cout << short_id(r.id) << "\n";
                 return {};
             }
-            std::cout << fmt::format("{:<40} {:<15} {:<14} {:<20} {}\n", "REPOSITORY", "TAG", "IMAGE ID",
-                                     "CREATED", "SIZE");
+            std::cout << fmt::format("{:<40} {:<15} {:<14} {:<20} {}\n", "REPOSITORY", "TAG",
+                                     "IMAGE ID", "CREATED", "SIZE");
             for (auto& r : recs) {
                 auto c = store->config_of(r);
                 std::string created = ago(c ? c->created : "");
@@ -310,8 +319,8 @@ void register_listing(CLI::App& app, CLI::App& image, Globals& g) {
                                              short_id(r.id), created, size);
                 for (auto& n : r.names) {
                     auto [repo, tag] = split_name(n);
-                    std::cout << fmt::format("{:<40} {:<15} {:<14} {:<20} {}\n", repo, tag, short_id(r.id),
-                                             created, size);
+                    std::cout << fmt::format("{:<40} {:<15} {:<14} {:<20} {}\n", repo, tag,
+                                             short_id(r.id), created, size);
                 }
             }
             return {};
@@ -414,14 +423,15 @@ void register_changes(CLI::App& app, CLI::App& image, Globals& g) {
         auto* cmd = parent == &app ? app.add_subcommand("rmi", "remove images")
                                    : image.add_subcommand("rm", "remove images");
         cmd->add_option("images", ra->images)->required();
-        cmd->add_flag("-f,--force", ra->force, "remove even when a container uses it (untagged, kept for it)");
+        cmd->add_flag("-f,--force", ra->force,
+                      "remove even when a container uses it (untagged, kept for it)");
         cmd->callback(rmi);
     }
 
     auto all = std::make_shared<bool>(false);
     auto* prune = image.add_subcommand("prune", "remove unused images");
     prune->add_flag("-a,--all", *all, "every image no container uses, not only untagged ones");
-    prune->add_flag("-f,--force", "no prompt (there is none)");
+    prune->add_flag("-f,--force");  // accepted for docker compatibility: there is no prompt
     prune->callback([all, &g] {
         g.exit_code = finish([&]() -> Status {
             auto store = open_store(g);
@@ -460,7 +470,8 @@ void register_changes(CLI::App& app, CLI::App& image, Globals& g) {
             auto image = img::resolve_image(*store, *mount_image);
             if (!image) return fail(image.error());
             std::string id = "image-mount-" + short_id(image->id);
-            auto rootfs = img::prepare_rootfs(*store, image->id, id, store->root() + "/image-mounts/" + short_id(image->id));
+            auto rootfs = img::prepare_rootfs(
+                *store, image->id, id, store->root() + "/image-mounts/" + short_id(image->id));
             if (!rootfs) return fail(rootfs.error());
             std::cout << *rootfs << "\n";
             return {};
@@ -480,7 +491,8 @@ void register_changes(CLI::App& app, CLI::App& image, Globals& g) {
         }());
     });
 
-    auto* check = image.add_subcommand("check", "verify every blob's digest and every image's blobs and layers");
+    auto* check = image.add_subcommand(
+        "check", "verify every blob's digest and every image's blobs and layers");
     check->callback([&g] {
         g.exit_code = finish([&]() -> Status {
             auto store = open_store(g);
@@ -537,8 +549,10 @@ void register_archives(CLI::App& app, CLI::App& image, Globals& g) {
         }());
     };
     for (auto* parent : {&app, &image}) {
-        auto* cmd = parent->add_subcommand("load", "load images from a docker-archive, OCI archive or OCI layout");
-        cmd->add_option("-i,--input", la->input, "archive file or OCI layout directory")->required();
+        auto* cmd = parent->add_subcommand(
+            "load", "load images from a docker-archive, OCI archive or OCI layout");
+        cmd->add_option("-i,--input", la->input, "archive file or OCI layout directory")
+            ->required();
         cmd->add_flag("-q,--quiet", la->quiet);
         cmd->callback(load);
     }
@@ -559,7 +573,8 @@ void register_archives(CLI::App& app, CLI::App& image, Globals& g) {
     for (auto* parent : {&app, &image}) {
         auto* cmd = parent->add_subcommand("save", "write images to an archive");
         cmd->add_option("-o,--output", sa->output, "archive file")->required();
-        cmd->add_option("--format", sa->format, "docker-archive or oci-archive")->capture_default_str();
+        cmd->add_option("--format", sa->format, "docker-archive or oci-archive")
+            ->capture_default_str();
         cmd->add_option("images", sa->images)->required();
         cmd->callback(save);
     }

@@ -10,8 +10,8 @@
 
 #include <algorithm>
 #include <map>
-#include <set>
 #include <memory>
+#include <set>
 
 #include <nlohmann/json.hpp>
 
@@ -111,7 +111,8 @@ Result<ArchiveFiles> read_archive(Store& store, const std::string& path) {
             std::string target = archive_entry_symlink(e) ? archive_entry_symlink(e) : "";
             auto slash = name.rfind('/');
             std::string base = slash == std::string::npos ? "" : name.substr(0, slash + 1);
-            files.links[name] = clean_path(target.starts_with("/") ? target : "/" + base + target).substr(1);
+            files.links[name] =
+                clean_path(target.starts_with("/") ? target : "/" + base + target).substr(1);
             continue;
         }
         if (archive_entry_filetype(e) != AE_IFREG) continue;
@@ -135,7 +136,9 @@ Result<ArchiveFiles> read_archive(Store& store, const std::string& path) {
         std::string content;
         while (true) {
             la_ssize_t n = archive_read_data(a.get(), buf.data(), buf.size());
-            if (n < 0) return fail_invalid("{}: entry {:?}: {}", path, name, archive_error_string(a.get()));
+            if (n < 0)
+                return fail_invalid("{}: entry {:?}: {}", path, name,
+                                    archive_error_string(a.get()));
             if (n == 0) break;
             HUSK_TRY(writer->write(buf.data(), static_cast<size_t>(n)));
             if (keep) content.append(buf.data(), static_cast<size_t>(n));
@@ -179,7 +182,8 @@ Result<ArchiveFiles> read_layout_dir(Store& store, const std::string& dir) {
             ssize_t n;
             while ((n = ::read(fd->get(), buf.data(), buf.size())) > 0) {
                 HUSK_TRY(writer->write(buf.data(), static_cast<size_t>(n)));
-                if (content.size() < small_file_limit) content.append(buf.data(), static_cast<size_t>(n));
+                if (content.size() < small_file_limit)
+                    content.append(buf.data(), static_cast<size_t>(n));
             }
             if (n < 0) return fail_errno("read {}/{}", dir, name);
             auto digest = writer->commit(*expected);
@@ -201,7 +205,8 @@ Result<std::vector<ImageRecord>> load_docker_archive(Store& store, const Archive
             return fail_invalid("{}: manifest.json: an entry without Config", path);
         auto blob_of = [&](const std::string& name) -> Result<Digest> {
             auto it = files.blobs.find(files.resolve(strip_dot_slash(name)));
-            if (it == files.blobs.end()) return fail_invalid("{}: {} is missing from the archive", path, name);
+            if (it == files.blobs.end())
+                return fail_invalid("{}: {} is missing from the archive", path, name);
             return it->second;
         };
         auto config = blob_of(item["Config"].get<std::string>());
@@ -210,16 +215,19 @@ Result<std::vector<ImageRecord>> load_docker_archive(Store& store, const Archive
         m.media_type = std::string(oci::media_type::oci_manifest);
         auto csize = blob_size(store, *config);
         if (!csize) return fail(csize.error());
-        m.config = {std::string(oci::media_type::oci_config), config->str(), *csize, {}, {}, false, {}};
+        m.config = {
+            std::string(oci::media_type::oci_config), config->str(), *csize, {}, {}, false, {}};
         for (auto& layer : item.value("Layers", Json::array())) {
-            if (!layer.is_string()) return fail_invalid("{}: manifest.json: a layer is not a string", path);
+            if (!layer.is_string())
+                return fail_invalid("{}: manifest.json: a layer is not a string", path);
             auto d = blob_of(layer.get<std::string>());
             if (!d) return fail(d.error());
             auto fd = store.open_blob(*d);
             if (!fd) return fail(fd.error());
             auto size = blob_size(store, *d);
             if (!size) return fail(size.error());
-            m.layers.push_back({layer_media_type(compression_of(fd->get())), d->str(), *size, {}, {}, false, {}});
+            m.layers.push_back(
+                {layer_media_type(compression_of(fd->get())), d->str(), *size, {}, {}, false, {}});
         }
         std::vector<std::string> names;
         for (auto& tag : item.value("RepoTags", Json::array())) {
@@ -245,7 +253,8 @@ Result<std::vector<ImageRecord>> load_oci_layout(Store& store, const ArchiveFile
     for (auto& desc : index->manifests) {
         auto d = parse_digest(desc.digest);
         if (!d) return fail(d.error().wrap("{}: index.json", path));
-        if (!store.has_blob(*d)) return fail_invalid("{}: manifest {} is missing from the archive", path, desc.digest);
+        if (!store.has_blob(*d))
+            return fail_invalid("{}: manifest {} is missing from the archive", path, desc.digest);
         Digest manifest_digest = *d;
         if (oci::is_index_media_type(desc.media_type)) {
             auto text = store.read_blob(*d);
@@ -254,11 +263,14 @@ Result<std::vector<ImageRecord>> load_oci_layout(Store& store, const ArchiveFile
             if (!nested) return fail(nested.error().wrap("{}: index {}", path, desc.digest));
             const oci::Descriptor* pick = nullptr;
             for (auto& m : nested->manifests)
-                if (!m.has_platform || (m.platform.os == "linux" && m.platform.architecture == host_architecture())) {
+                if (!m.has_platform ||
+                    (m.platform.os == "linux" && m.platform.architecture == host_architecture())) {
                     pick = &m;
                     break;
                 }
-            if (pick == nullptr) return fail_invalid("{}: index {} has no manifest for linux/{}", path, desc.digest, host_architecture());
+            if (pick == nullptr)
+                return fail_invalid("{}: index {} has no manifest for linux/{}", path, desc.digest,
+                                    host_architecture());
             auto pd = parse_digest(pick->digest);
             if (!pd) return fail(pd.error());
             manifest_digest = *pd;
@@ -266,7 +278,8 @@ Result<std::vector<ImageRecord>> load_oci_layout(Store& store, const ArchiveFile
             continue;
         }
         std::vector<std::string> names;
-        if (auto it = desc.annotations.find(std::string(ref_name_annotation)); it != desc.annotations.end()) {
+        if (auto it = desc.annotations.find(std::string(ref_name_annotation));
+            it != desc.annotations.end()) {
             std::string ref = it->second;
             // A bare tag ("latest") names no repository: nothing to call the image.
             if (ref.find('/') != std::string::npos || ref.find(':') != std::string::npos) {
@@ -360,7 +373,8 @@ Result<UniqueFd> uncompressed_layer(Store& store, const Digest& blob, std::strin
         la_ssize_t n = archive_read_data(a.get(), buf.data(), buf.size());
         if (n < 0) return fail_invalid("layer {}: {}", blob.str(), archive_error_string(a.get()));
         if (n == 0) break;
-        if (::write(out.get(), buf.data(), static_cast<size_t>(n)) != n) return fail_errno("write {}", temp);
+        if (::write(out.get(), buf.data(), static_cast<size_t>(n)) != n)
+            return fail_errno("write {}", temp);
     }
     return out;
 }
@@ -406,7 +420,8 @@ Result<ImageRecord> import_tarball(Store& store, const std::string& path, const 
     auto unpacked = unpack_layer(fd->get(), tmp);
     if (!unpacked) return fail(unpacked.error().wrap("import {}", path));
     std::string dest = store.layer_path(unpacked->diff_id.str());
-    if (!path_exists(dest) && ::rename(tmp.c_str(), dest.c_str()) != 0 && errno != ENOTEMPTY && errno != EEXIST)
+    if (!path_exists(dest) && ::rename(tmp.c_str(), dest.c_str()) != 0 && errno != ENOTEMPTY &&
+        errno != EEXIST)
         return fail_errno("rename {} to {}", tmp, dest);
 
     oci::ImageConfig config;
@@ -423,9 +438,15 @@ Result<ImageRecord> import_tarball(Store& store, const std::string& path, const 
     if (!size) return fail(size.error());
     oci::Manifest m;
     m.media_type = std::string(oci::media_type::oci_manifest);
-    m.config = {std::string(oci::media_type::oci_config), config_digest->str(),
-                static_cast<int64_t>(config_json.size()), {}, {}, false, {}};
-    m.layers.push_back({layer_media_type(compression_of(fd->get())), blob->str(), *size, {}, {}, false, {}});
+    m.config = {std::string(oci::media_type::oci_config),
+                config_digest->str(),
+                static_cast<int64_t>(config_json.size()),
+                {},
+                {},
+                false,
+                {}};
+    m.layers.push_back(
+        {layer_media_type(compression_of(fd->get())), blob->str(), *size, {}, {}, false, {}});
     auto mdigest = store.put_blob(oci::manifest_json(m));
     if (!mdigest) return fail(mdigest.error());
     std::vector<std::string> names;
@@ -440,7 +461,8 @@ Result<std::vector<ImageRecord>> load_archive(Store& store, const std::string& p
     if (!files) return fail(files.error());
     if (files->small.count("manifest.json")) return load_docker_archive(store, *files, path);
     if (files->small.count("index.json")) return load_oci_layout(store, *files, path);
-    return fail_invalid("{}: neither a docker-archive (manifest.json) nor an OCI layout (index.json)", path);
+    return fail_invalid(
+        "{}: neither a docker-archive (manifest.json) nor an OCI layout (index.json)", path);
 }
 
 Status save_archive(Store& store, const std::vector<std::string>& images, const std::string& path,
@@ -461,7 +483,8 @@ Status save_archive(Store& store, const std::vector<std::string>& images, const 
         if (!rec) return fail(rec.error());
         Saved s{*rec, {}, {}, {}};
         auto ref = parse_reference(what);
-        bool by_name = ref && std::find(rec->names.begin(), rec->names.end(), ref->str()) != rec->names.end();
+        bool by_name =
+            ref && std::find(rec->names.begin(), rec->names.end(), ref->str()) != rec->names.end();
         s.names = by_name ? std::vector<std::string>{ref->str()} : rec->names;
         auto m = store.manifest_of(*rec);
         if (!m) return fail(m.error());
@@ -505,8 +528,10 @@ Status save_archive(Store& store, const std::vector<std::string>& images, const 
                 HUSK_TRY(tar->add_fd(name, fd->get()));
             }
             Json tags = Json::array();
-            for (auto& n : s.names) tags.push_back(familiar_name(n.substr(0, n.rfind(':'))) + n.substr(n.rfind(':')));
-            manifest.push_back(Json{{"Config", config_name}, {"RepoTags", tags}, {"Layers", layers}});
+            for (auto& n : s.names)
+                tags.push_back(familiar_name(n.substr(0, n.rfind(':'))) + n.substr(n.rfind(':')));
+            manifest.push_back(
+                Json{{"Config", config_name}, {"RepoTags", tags}, {"Layers", layers}});
         }
         HUSK_TRY(tar->add("manifest.json", manifest.dump()));
     } else {
@@ -532,7 +557,8 @@ Status save_archive(Store& store, const std::vector<std::string>& images, const 
             if (!md) return fail(md.error());
             auto msize = blob_size(store, *md);
             if (!msize) return fail(msize.error());
-            oci::Descriptor d{s.rec.manifest_media_type, s.rec.manifest_digest, *msize, {}, {}, false, {}};
+            oci::Descriptor d{
+                s.rec.manifest_media_type, s.rec.manifest_digest, *msize, {}, {}, false, {}};
             if (s.names.empty()) {
                 index.manifests.push_back(d);
             }

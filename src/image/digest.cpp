@@ -13,7 +13,8 @@ struct Hasher::State {
 
 Result<Digest> parse_digest(std::string_view text) {
     auto colon = text.find(':');
-    if (colon == std::string_view::npos) return fail_invalid("invalid digest {:?}: no algorithm", text);
+    if (colon == std::string_view::npos)
+        return fail_invalid("invalid digest {:?}: no algorithm", text);
     Digest d{std::string(text.substr(0, colon)), std::string(text.substr(colon + 1))};
     size_t want = 0;
     if (d.algorithm == "sha256")
@@ -32,8 +33,7 @@ Result<Digest> parse_digest(std::string_view text) {
 Hasher::Hasher(std::string_view algorithm)
     : state_(std::make_unique<State>()), algorithm_(algorithm) {
     state_->ctx = EVP_MD_CTX_new();
-    EVP_DigestInit_ex(state_->ctx, algorithm_ == "sha512" ? EVP_sha512() : EVP_sha256(),
-                      nullptr);
+    EVP_DigestInit_ex(state_->ctx, algorithm_ == "sha512" ? EVP_sha512() : EVP_sha256(), nullptr);
 }
 
 Hasher::~Hasher() = default;

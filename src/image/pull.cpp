@@ -3,9 +3,9 @@
 #include <curl/curl.h>
 
 #include <future>
+#include <list>
 #include <map>
 #include <set>
-#include <list>
 
 #include "common/files.hpp"
 #include "common/scope_exit.hpp"
@@ -43,7 +43,8 @@ Result<Platform> parse_platform(const std::string& text) {
     p.architecture = host_architecture();
     if (text.empty()) return p;
     auto first = text.find('/');
-    if (first == std::string::npos) return fail_invalid("invalid platform {:?}: expected os/arch[/variant]", text);
+    if (first == std::string::npos)
+        return fail_invalid("invalid platform {:?}: expected os/arch[/variant]", text);
     p.os = text.substr(0, first);
     std::string rest = text.substr(first + 1);
     auto second = rest.find('/');
@@ -59,23 +60,24 @@ struct Fetched {
     std::string media_type;
 };
 
-Result<Fetched> fetch_manifest(RegistryClient& client, const std::string& repo, const std::string& ref,
-                               const std::string& scope) {
-    auto r = client.request("GET", "/v2/" + repo + "/manifests/" + ref, scope, {accept_manifests}, nullptr,
-                            manifest_limit);
+Result<Fetched> fetch_manifest(RegistryClient& client, const std::string& repo,
+                               const std::string& ref, const std::string& scope) {
+    auto r = client.request("GET", "/v2/" + repo + "/manifests/" + ref, scope, {accept_manifests},
+                            nullptr, manifest_limit);
     if (!r) return fail(r.error());
     if (r->status == 404)
-        return fail(Error(ENOENT, fmt::format("{}/{}:{}: manifest not found", client.registry(), repo, ref)));
+        return fail(Error(
+            ENOENT, fmt::format("{}/{}:{}: manifest not found", client.registry(), repo, ref)));
     if (r->status != 200)
-        return fail_invalid("{}/{}: manifest {}: HTTP {}: {}", client.registry(), repo, ref, r->status,
-                            r->body.substr(0, 200));
+        return fail_invalid("{}/{}: manifest {}: HTTP {}: {}", client.registry(), repo, ref,
+                            r->status, r->body.substr(0, 200));
     Fetched f;
     f.body = std::move(r->body);
     auto expected = parse_digest(ref);
     f.digest = digest_of(expected ? expected->algorithm : "sha256", f.body);
     if (expected && f.digest != *expected)
-        return fail_invalid("{}/{}: manifest digest mismatch: asked for {}, got {}", client.registry(), repo,
-                            expected->str(), f.digest.str());
+        return fail_invalid("{}/{}: manifest digest mismatch: asked for {}, got {}",
+                            client.registry(), repo, expected->str(), f.digest.str());
     auto type = oci::detect_manifest_type(f.body);
     if (!type) return fail(type.error().wrap("{}/{}@{}", client.registry(), repo, f.digest.str()));
     f.media_type = *type;
@@ -138,7 +140,8 @@ void start_transfer(RegistryClient& client, Transfer& t, CURLM* multi) {
     if (!t.auth.empty()) t.headers = curl_slist_append(t.headers, t.auth.c_str());
     t.resume_from = t.writer->written();
     if (t.resume_from > 0)
-        t.headers = curl_slist_append(t.headers, fmt::format("Range: bytes={}-", t.resume_from).c_str());
+        t.headers =
+            curl_slist_append(t.headers, fmt::format("Range: bytes={}-", t.resume_from).c_str());
     curl_easy_setopt(t.easy, CURLOPT_HTTPHEADER, t.headers);
     curl_multi_add_handle(multi, t.easy);
     ++t.attempts;
@@ -173,7 +176,8 @@ Result<ImageRecord> pull(Store& store, const Reference& ref, const TransferOptio
         }
         if (pick == nullptr)
             return fail_invalid("{}: no manifest for {}/{}{} in the index", ref.str(), platform->os,
-                                platform->architecture, platform->variant.empty() ? "" : "/" + platform->variant);
+                                platform->architecture,
+                                platform->variant.empty() ? "" : "/" + platform->variant);
         auto m = fetch_manifest(client, ref.repository, pick->digest, scope);
         if (!m) return fail(m.error());
         index_doc = *top;
@@ -191,8 +195,8 @@ Result<ImageRecord> pull(Store& store, const Reference& ref, const TransferOptio
         auto dg = parse_digest(d->digest);
         if (!dg) return fail(dg.error().wrap("{}: manifest", ref.str()));
         if (d->size > max_blob_size)
-            return fail_invalid("{}: blob {} declares {} bytes, more than the limit of {}", ref.str(), d->digest,
-                                d->size, max_blob_size);
+            return fail_invalid("{}: blob {} declares {} bytes, more than the limit of {}",
+                                ref.str(), d->digest, d->size, max_blob_size);
     }
 
     // The config first (small): its diffIDs are what the layers are checked against.
@@ -203,11 +207,12 @@ Result<ImageRecord> pull(Store& store, const Reference& ref, const TransferOptio
         if (!t) return fail(t.error());
         config_text = *t;
     } else {
-        auto r = client.request("GET", "/v2/" + ref.repository + "/blobs/" + config_digest.str(), scope, {}, nullptr,
-                                manifest_limit);
+        auto r = client.request("GET", "/v2/" + ref.repository + "/blobs/" + config_digest.str(),
+                                scope, {}, nullptr, manifest_limit);
         if (!r) return fail(r.error());
         if (r->status != 200)
-            return fail_invalid("{}: config {}: HTTP {}", ref.str(), config_digest.str(), r->status);
+            return fail_invalid("{}: config {}: HTTP {}", ref.str(), config_digest.str(),
+                                r->status);
         auto put = store.put_blob(r->body, config_digest);
         if (!put) return fail(put.error().wrap("{}: config", ref.str()));
         config_text = std::move(r->body);
@@ -238,9 +243,8 @@ Result<ImageRecord> pull(Store& store, const Reference& ref, const TransferOptio
     auto start_unpack = [&](size_t i, const Digest& blob) {
         if (path_exists(store.layer_path(chains[i])) || unpacks.count(chains[i])) return;
         std::string diff = config->diff_ids[i];
-        unpacks[chains[i]] = std::async(std::launch::async, [&store, blob, diff] {
-            return store.unpack_to_temp(blob, diff);
-        });
+        unpacks[chains[i]] = std::async(
+            std::launch::async, [&store, blob, diff] { return store.unpack_to_temp(blob, diff); });
     };
     std::set<std::string> seen;
     for (size_t i = 0; i < manifest->layers.size(); ++i) {
@@ -262,8 +266,10 @@ Result<ImageRecord> pull(Store& store, const Reference& ref, const TransferOptio
         t.writer.emplace(std::move(*w));
         queue.emplace_back(i, &t);
     }
-    std::unique_ptr<CURLM, decltype(&curl_multi_cleanup)> multi(curl_multi_init(), curl_multi_cleanup);
-    curl_multi_setopt(multi.get(), CURLMOPT_MAX_TOTAL_CONNECTIONS, static_cast<long>(options.parallel));
+    std::unique_ptr<CURLM, decltype(&curl_multi_cleanup)> multi(curl_multi_init(),
+                                                                curl_multi_cleanup);
+    curl_multi_setopt(multi.get(), CURLMOPT_MAX_TOTAL_CONNECTIONS,
+                      static_cast<long>(options.parallel));
     auto free_easy = ScopeExit([&] {
         for (auto& t : transfers) {
             if (t.easy != nullptr) {
@@ -300,23 +306,28 @@ Result<ImageRecord> pull(Store& store, const Reference& ref, const TransferOptio
             t->easy = nullptr;
             --active;
             std::string what = fmt::format("{}: blob {}", ref.str(), t->desc.digest);
-            if (t->too_big) return fail_invalid("{}: larger than its declared size {}", what, t->desc.size);
+            if (t->too_big)
+                return fail_invalid("{}: larger than its declared size {}", what, t->desc.size);
             if (!t->error.empty()) return fail_invalid("{}: {}", what, t->error);
-            if (code == 404) return fail(Error(ENOENT, what + ": not found in the registry (HTTP 404)"));
+            if (code == 404)
+                return fail(Error(ENOENT, what + ": not found in the registry (HTTP 404)"));
             if (code >= 400 && code != 416) return fail_invalid("{}: HTTP {}", what, code);
             if (result != CURLE_OK || t->writer->written() < t->desc.size) {
                 if (t->attempts >= max_attempts)
-                    return fail_invalid("{}: {} after {} attempts ({} of {} bytes)", what,
-                                        result != CURLE_OK ? curl_easy_strerror(result) : "transfer ended early",
-                                        t->attempts, t->writer->written(), t->desc.size);
-                say(fmt::format("Retrying blob {} at byte {}", short_hex(t->desc.digest), t->writer->written()));
+                    return fail_invalid(
+                        "{}: {} after {} attempts ({} of {} bytes)", what,
+                        result != CURLE_OK ? curl_easy_strerror(result) : "transfer ended early",
+                        t->attempts, t->writer->written(), t->desc.size);
+                say(fmt::format("Retrying blob {} at byte {}", short_hex(t->desc.digest),
+                                t->writer->written()));
                 start_transfer(client, *t, multi.get());
                 ++active;
                 continue;
             }
             auto committed = t->writer->commit(t->digest);
             if (!committed) return fail(committed.error().wrap("{}", what));
-            say(fmt::format("Copying blob {} done ({})", short_hex(t->desc.digest), human(t->desc.size)));
+            say(fmt::format("Copying blob {} done ({})", short_hex(t->desc.digest),
+                            human(t->desc.size)));
             size_t i = layer_index[t];
             for (size_t j = i; j < manifest->layers.size(); ++j)
                 if (manifest->layers[j].digest == t->desc.digest) start_unpack(j, t->digest);
@@ -336,7 +347,8 @@ Result<ImageRecord> pull(Store& store, const Reference& ref, const TransferOptio
     std::vector<std::string> names;
     if (!ref.tag.empty()) names.push_back(ref.str());
     Digest repo_digest = index_doc ? index_doc->digest : chosen.digest;
-    auto rec = store.commit_image(*mdigest, names, {ref.name() + "@" + repo_digest.str()}, prepared);
+    auto rec =
+        store.commit_image(*mdigest, names, {ref.name() + "@" + repo_digest.str()}, prepared);
     prepared.clear();  // renamed into layers/ (or removed) by commit_image
     return rec;
 }

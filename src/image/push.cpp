@@ -29,8 +29,8 @@ Status upload_blob(RegistryClient& client, const std::string& auth, const std::s
     struct stat st {};
     if (::fstat(fd->get(), &st) != 0) return fail_errno("stat blob {}", digest.str());
     std::string url = location.starts_with("http") ? location : client.base_url() + location;
-    url += (url.find('?') == std::string::npos ? "?" : "&") + std::string("digest=") + digest.algorithm +
-           "%3A" + digest.hex;
+    url += (url.find('?') == std::string::npos ? "?" : "&") + std::string("digest=") +
+           digest.algorithm + "%3A" + digest.hex;
     std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> curl(curl_easy_init(), curl_easy_cleanup);
     client.setup_handle(curl.get());
     curl_easy_setopt(curl.get(), CURLOPT_URL, url.c_str());
@@ -46,7 +46,8 @@ Status upload_blob(RegistryClient& client, const std::string& auth, const std::s
     curl_easy_setopt(curl.get(), CURLOPT_HTTPHEADER, headers);
     CURLcode rc = curl_easy_perform(curl.get());
     curl_slist_free_all(headers);
-    if (rc != CURLE_OK) return fail_invalid("upload blob {}: {}", digest.str(), curl_easy_strerror(rc));
+    if (rc != CURLE_OK)
+        return fail_invalid("upload blob {}: {}", digest.str(), curl_easy_strerror(rc));
     long code = 0;
     curl_easy_getinfo(curl.get(), CURLINFO_RESPONSE_CODE, &code);
     if (code != 201) return fail_invalid("upload blob {}: HTTP {}", digest.str(), code);
@@ -55,7 +56,8 @@ Status upload_blob(RegistryClient& client, const std::string& auth, const std::s
 
 }  // namespace
 
-Status push(Store& store, const std::string& image, const Reference& dest, const TransferOptions& options) {
+Status push(Store& store, const std::string& image, const Reference& dest,
+            const TransferOptions& options) {
     auto say = [&](const std::string& line) {
         if (options.progress) options.progress(line);
     };
@@ -97,8 +99,9 @@ Status push(Store& store, const std::string& image, const Reference& dest, const
         bool mounted = false;
         std::string location;
         for (auto& from : mount_from) {
-            auto r = client.request("POST", "/v2/" + dest.repository + "/blobs/uploads/?mount=" + b + "&from=" + from,
-                                    scope + " repository:" + from + ":pull", {"Content-Length: 0"});
+            auto r = client.request(
+                "POST", "/v2/" + dest.repository + "/blobs/uploads/?mount=" + b + "&from=" + from,
+                scope + " repository:" + from + ":pull", {"Content-Length: 0"});
             if (!r) return fail(r.error());
             if (r->status == 201) {
                 mounted = true;
@@ -114,12 +117,15 @@ Status push(Store& store, const std::string& image, const Reference& dest, const
             continue;
         }
         if (location.empty()) {
-            auto r = client.request("POST", "/v2/" + dest.repository + "/blobs/uploads/", scope, {"Content-Length: 0"});
+            auto r = client.request("POST", "/v2/" + dest.repository + "/blobs/uploads/", scope,
+                                    {"Content-Length: 0"});
             if (!r) return fail(r.error());
             if (r->status != 202)
-                return fail_invalid("push {}: start upload: HTTP {}: {}", dest.str(), r->status, r->body.substr(0, 200));
+                return fail_invalid("push {}: start upload: HTTP {}: {}", dest.str(), r->status,
+                                    r->body.substr(0, 200));
             location = r->headers["location"];
-            if (location.empty()) return fail_invalid("push {}: the registry gave no upload location", dest.str());
+            if (location.empty())
+                return fail_invalid("push {}: the registry gave no upload location", dest.str());
         }
         auto auth = client.authorization(scope);
         if (!auth) return fail(auth.error());
@@ -130,27 +136,31 @@ Status push(Store& store, const std::string& image, const Reference& dest, const
                             {"Content-Type: " + rec->manifest_media_type}, &*manifest_text);
     if (!r) return fail(r.error());
     if (r->status != 201 && r->status != 200)
-        return fail_invalid("push {}: manifest: HTTP {}: {}", dest.str(), r->status, r->body.substr(0, 300));
+        return fail_invalid("push {}: manifest: HTTP {}: {}", dest.str(), r->status,
+                            r->body.substr(0, 300));
     say("Writing manifest to image destination");
     std::string repo_digest = dest.name() + "@" + mdigest->str();
     return store.update_db([&](Db& d) -> Status {
         auto it = d.images.find(rec->id);
         if (it != d.images.end() &&
-            std::find(it->second.repo_digests.begin(), it->second.repo_digests.end(), repo_digest) ==
-                it->second.repo_digests.end())
+            std::find(it->second.repo_digests.begin(), it->second.repo_digests.end(),
+                      repo_digest) == it->second.repo_digests.end())
             it->second.repo_digests.push_back(repo_digest);
         return {};
     });
 }
 
-Status login(const std::string& registry, const Credentials& credentials, const ClientOptions& options) {
+Status login(const std::string& registry, const Credentials& credentials,
+             const ClientOptions& options) {
     ClientOptions with = options;
     with.credentials = credentials;
     RegistryClient client(registry, with);
     auto r = client.request("GET", "/v2/", "");
     if (!r) return fail(r.error().wrap("login {}", registry));
-    if (r->status == 401) return fail_invalid("login {}: the registry refused the credentials", registry);
-    if (r->status != 200) return fail_invalid("login {}: /v2/ answered HTTP {}", registry, r->status);
+    if (r->status == 401)
+        return fail_invalid("login {}: the registry refused the credentials", registry);
+    if (r->status != 200)
+        return fail_invalid("login {}: /v2/ answered HTTP {}", registry, r->status);
     return store_credentials(options.auth_file, registry, credentials);
 }
 

@@ -8,8 +8,8 @@ namespace {
 bool valid_component(std::string_view c) {
     if (c.empty()) return false;
     for (char ch : c) {
-        bool ok = (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '.' ||
-                  ch == '_' || ch == '-';
+        bool ok = (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' ||
+                  ch == '-';
         if (!ok) return false;
     }
     return c.front() != '.' && c.front() != '-' && c.front() != '_';

@@ -18,7 +18,8 @@ struct TransferOptions {
     std::function<void(const std::string&)> progress;
 };
 
-[[nodiscard]] Result<ImageRecord> pull(Store& store, const Reference& ref, const TransferOptions& options);
+[[nodiscard]] Result<ImageRecord> pull(Store& store, const Reference& ref,
+                                       const TransferOptions& options);
 [[nodiscard]] Status push(Store& store, const std::string& image, const Reference& dest,
                           const TransferOptions& options);
 // Checks the credentials against the registry and stores them in the auth file.

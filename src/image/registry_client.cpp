@@ -76,7 +76,8 @@ std::map<std::string, std::string> parse_challenge(const std::string& header, st
 std::string url_escape(const std::string& s) {
     std::string out;
     for (unsigned char c : s) {
-        if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' || c == '/' || c == ':') {
+        if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' || c == '/' ||
+            c == ':') {
             out.push_back(static_cast<char>(c));
         } else {
             out += fmt::format("%{:02X}", c);
@@ -90,7 +91,8 @@ std::string url_escape(const std::string& s) {
 std::string base64_encode(std::string_view in) {
     std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');
     int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                            reinterpret_cast<const unsigned char*>(in.data()), static_cast<int>(in.size()));
+                            reinterpret_cast<const unsigned char*>(in.data()),
+                            static_cast<int>(in.size()));
     out.resize(static_cast<size_t>(n));
     return out;
 }
@@ -98,7 +100,8 @@ std::string base64_encode(std::string_view in) {
 Result<std::string> base64_decode(std::string_view in) {
     std::string out(3 * ((in.size() + 3) / 4) + 1, '\0');
     int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                            reinterpret_cast<const unsigned char*>(in.data()), static_cast<int>(in.size()));
+                            reinterpret_cast<const unsigned char*>(in.data()),
+                            static_cast<int>(in.size()));
     if (n < 0) return fail_invalid("invalid base64");
     size_t len = static_cast<size_t>(n);
     // EVP_DecodeBlock counts the padding as zero bytes.
@@ -129,7 +132,8 @@ Result<std::optional<Credentials>> read_credentials(const std::string& auth_file
     auto decoded = base64_decode((*it)["auth"].get<std::string>());
     if (!decoded) return fail(decoded.error().wrap("{}: auths[{}].auth", auth_file, registry));
     auto colon = decoded->find(':');
-    if (colon == std::string::npos) return fail_invalid("{}: auths[{}].auth: no user:password", auth_file, registry);
+    if (colon == std::string::npos)
+        return fail_invalid("{}: auths[{}].auth: no user:password", auth_file, registry);
     return std::optional(Credentials{decoded->substr(0, colon), decoded->substr(colon + 1)});
 }
 
@@ -144,19 +148,23 @@ Status store_credentials(const std::string& auth_file, const std::string& regist
     }
     if (!doc.contains("auths") || !doc["auths"].is_object()) doc["auths"] = Json::object();
     if (credentials)
-        doc["auths"][registry] = Json{{"auth", base64_encode(credentials->username + ":" + credentials->password)}};
+        doc["auths"][registry] =
+            Json{{"auth", base64_encode(credentials->username + ":" + credentials->password)}};
     else if (doc["auths"].erase(registry) == 0)
         return fail(Error(ENOENT, fmt::format("not logged in to {}", registry)));
     auto slash = auth_file.rfind('/');
-    if (slash != std::string::npos && slash > 0) HUSK_TRY(make_dirs(auth_file.substr(0, slash), 0700));
+    if (slash != std::string::npos && slash > 0)
+        HUSK_TRY(make_dirs(auth_file.substr(0, slash), 0700));
     return write_file_atomic(auth_file, doc.dump(2) + "\n", 0600);
 }
 
 bool is_insecure_default(const std::string& registry) {
-    std::string host = registry.substr(0, registry.rfind(':') == std::string::npos || registry.back() == ']'
-                                              ? registry.size()
-                                              : registry.rfind(':'));
-    return host == "localhost" || host == "127.0.0.1" || host == "[::1]" || host.starts_with("127.");
+    std::string host =
+        registry.substr(0, registry.rfind(':') == std::string::npos || registry.back() == ']'
+                               ? registry.size()
+                               : registry.rfind(':'));
+    return host == "localhost" || host == "127.0.0.1" || host == "[::1]" ||
+           host.starts_with("127.");
 }
 
 RegistryClient::RegistryClient(std::string registry, ClientOptions options)
@@ -203,7 +211,8 @@ Result<Response> RegistryClient::perform(const std::string& method, const std::s
     }
     if (body != nullptr) {
         curl_easy_setopt(curl.get(), CURLOPT_POSTFIELDS, body->data());
-        curl_easy_setopt(curl.get(), CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body->size()));
+        curl_easy_setopt(curl.get(), CURLOPT_POSTFIELDSIZE_LARGE,
+                         static_cast<curl_off_t>(body->size()));
     }
     curl_slist* list = nullptr;
     for (auto& h : headers) list = curl_slist_append(list, h.c_str());
@@ -236,14 +245,16 @@ Status RegistryClient::connect() {
         base_ = "http://" + host_;
         probe = plain;
     } else {
-        return fail(probe.error().wrap("registry {} (plain HTTP is used only with --tls-verify=false "
-                                       "or for localhost)",
-                                       registry_));
+        return fail(
+            probe.error().wrap("registry {} (plain HTTP is used only with --tls-verify=false "
+                               "or for localhost)",
+                               registry_));
     }
     if (probe->status == 401) {
         challenge_ = probe->headers["www-authenticate"];
     } else if (probe->status != 200) {
-        return fail_invalid("registry {}: /v2/ answered HTTP {}: not a registry", registry_, probe->status);
+        return fail_invalid("registry {}: /v2/ answered HTTP {}: not a registry", registry_,
+                            probe->status);
     }
     return {};
 }
@@ -252,24 +263,32 @@ Status RegistryClient::authenticate(const std::string& challenge, const std::str
     std::string scheme;
     auto params = parse_challenge(challenge, scheme);
     if (scheme == "basic") {
-        if (!credentials_) return fail_invalid("registry {}: authentication required: husk login {}", registry_, registry_);
-        tokens_[scope] = "Authorization: Basic " + base64_encode(credentials_->username + ":" + credentials_->password);
+        if (!credentials_)
+            return fail_invalid("registry {}: authentication required: husk login {}", registry_,
+                                registry_);
+        tokens_[scope] = "Authorization: Basic " +
+                         base64_encode(credentials_->username + ":" + credentials_->password);
         return {};
     }
-    if (scheme != "bearer") return fail_invalid("registry {}: unsupported authentication {:?}", registry_, challenge);
+    if (scheme != "bearer")
+        return fail_invalid("registry {}: unsupported authentication {:?}", registry_, challenge);
     std::string url = params["realm"];
-    if (url.empty()) return fail_invalid("registry {}: Bearer challenge without a realm", registry_);
+    if (url.empty())
+        return fail_invalid("registry {}: Bearer challenge without a realm", registry_);
     url += url.find('?') == std::string::npos ? "?" : "&";
     url += "service=" + url_escape(params["service"]);
     std::string s = scope.empty() ? params["scope"] : scope;
     if (!s.empty()) url += "&scope=" + url_escape(s);
     std::vector<std::string> headers;
     if (credentials_)
-        headers.push_back("Authorization: Basic " + base64_encode(credentials_->username + ":" + credentials_->password));
+        headers.push_back("Authorization: Basic " +
+                          base64_encode(credentials_->username + ":" + credentials_->password));
     auto r = perform("GET", url, headers, nullptr, 1 << 20);
     if (!r) return fail(r.error().wrap("registry {}: token", registry_));
-    if (r->status == 401) return fail_invalid("registry {}: the token server refused the credentials", registry_);
-    if (r->status != 200) return fail_invalid("registry {}: token server answered HTTP {}", registry_, r->status);
+    if (r->status == 401)
+        return fail_invalid("registry {}: the token server refused the credentials", registry_);
+    if (r->status != 200)
+        return fail_invalid("registry {}: token server answered HTTP {}", registry_, r->status);
     Json doc = Json::parse(r->body, nullptr, false);
     std::string token;
     if (doc.is_object()) {
@@ -278,7 +297,8 @@ Status RegistryClient::authenticate(const std::string& challenge, const std::str
         else if (doc.contains("access_token") && doc["access_token"].is_string())
             token = doc["access_token"].get<std::string>();
     }
-    if (token.empty()) return fail_invalid("registry {}: the token server's answer has no token", registry_);
+    if (token.empty())
+        return fail_invalid("registry {}: the token server's answer has no token", registry_);
     tokens_[scope] = "Authorization: Bearer " + token;
     return {};
 }
@@ -297,7 +317,8 @@ Result<Response> RegistryClient::request(const std::string& method, const std::s
                                          const std::vector<std::string>& headers,
                                          const std::string* body, size_t body_limit) {
     HUSK_TRY(connect());
-    std::string url = path.starts_with("http://") || path.starts_with("https://") ? path : base_ + path;
+    std::string url =
+        path.starts_with("http://") || path.starts_with("https://") ? path : base_ + path;
     for (int attempt = 0; attempt < 2; ++attempt) {
         auto auth = authorization(scope);
         if (!auth) return fail(auth.error());

@@ -78,7 +78,7 @@ private:
     bool insecure_ = false;
     std::optional<Credentials> credentials_;
     std::map<std::string, std::string> tokens_;  // scope -> "Bearer ..." / "Basic ..."
-    std::string challenge_;  // the /v2/ probe's WWW-Authenticate
+    std::string challenge_;                      // the /v2/ probe's WWW-Authenticate
 };
 
 bool is_insecure_default(const std::string& registry);

@@ -10,8 +10,8 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <future>
 #include <ctime>
+#include <future>
 #include <random>
 #include <set>
 
@@ -105,8 +105,8 @@ Result<Db> parse_db(const std::string& text, const std::string& path) {
             db.images[id] = std::move(rec);
         }
         for (auto& [id, c] : containers.items())
-            db.containers[id] = ContainerUse{c.at("image").get<std::string>(),
-                                             c.value("dir", ""), c.value("driver", "")};
+            db.containers[id] = ContainerUse{c.at("image").get<std::string>(), c.value("dir", ""),
+                                             c.value("driver", "")};
     } catch (const Json::exception& e) {
         return fail_invalid("{}: {}", path, e.what());
     }
@@ -181,6 +181,11 @@ Result<Store> Store::open(const std::string& root) {
     store.root_ = root;
     for (const char* sub : {"", "/blobs/sha256", "/blobs/sha512", "/layers", "/tmp"})
         HUSK_TRY(make_dirs(root + sub, 0700));
+    store.gc_lock_ =
+        UniqueFd(::open((root + "/gc.lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+    if (!store.gc_lock_) return fail_errno("open {}/gc.lock", root);
+    while (::flock(store.gc_lock_.get(), LOCK_SH) != 0)
+        if (errno != EINTR) return fail_errno("lock {}/gc.lock", root);
     // What a killed command left behind: its pid is gone.
     for (auto& name : list_dir(root + "/tmp")) {
         pid_t pid = static_cast<pid_t>(std::atol(name.c_str()));
@@ -254,7 +259,8 @@ Status Store::update_db(const std::function<Status(Db&)>& change) {
 
 std::string Store::layer_path(const std::string& chain_id) const {
     auto colon = chain_id.find(':');
-    return root_ + "/layers/" + (colon == std::string::npos ? chain_id : chain_id.substr(colon + 1));
+    return root_ + "/layers/" +
+           (colon == std::string::npos ? chain_id : chain_id.substr(colon + 1));
 }
 
 Result<oci::Manifest> Store::manifest_of(const ImageRecord& image) const {
@@ -313,8 +319,7 @@ Result<ImageRecord> Store::commit_image(const Digest& manifest_digest,
     if (!config) return fail(config.error().wrap("config {}", config_digest->str()));
     if (config->diff_ids.size() != manifest->layers.size())
         return fail_invalid("image {}: the manifest has {} layers, the config {} diff_ids",
-                            config_digest->str(), manifest->layers.size(),
-                            config->diff_ids.size());
+                            config_digest->str(), manifest->layers.size(), config->diff_ids.size());
     auto chains = chain_ids(config->diff_ids);
     // Missing layers are unpacked side by side: gzip is CPU-bound, the disk rarely is.
     std::vector<std::future<Result<std::string>>> jobs;
@@ -396,7 +401,8 @@ Result<ImageRecord> Store::find_image(const Db& db, const std::string& what) con
         }
     }
     // A unique id prefix, as docker accepts.
-    bool hexish = what.size() >= 3 && what.find_first_not_of("0123456789abcdef") == std::string::npos;
+    bool hexish =
+        what.size() >= 3 && what.find_first_not_of("0123456789abcdef") == std::string::npos;
     if (hexish) {
         const ImageRecord* found = nullptr;
         for (auto& [i, rec] : db.images) {
@@ -412,6 +418,12 @@ Result<ImageRecord> Store::find_image(const Db& db, const std::string& what) con
 
 Result<int64_t> Store::collect_garbage() {
     int64_t freed = 0;
+    if (::flock(gc_lock_.get(), LOCK_EX | LOCK_NB) != 0) {
+        log::debug("garbage collection skipped: another husk process uses {}", root_);
+        (void)::flock(gc_lock_.get(), LOCK_SH);
+        return 0;
+    }
+    auto back_to_shared = ScopeExit([&] { (void)::flock(gc_lock_.get(), LOCK_SH); });
     auto lock = FileLock::take(root_ + "/image.lock", LOCK_EX);
     if (!lock) return fail(lock.error());
     auto db = load_db();

@@ -4,6 +4,7 @@
 //   layers/<chainhex>/   one unpacked layer each (overlay form: whiteouts as 0/0 char devices)
 //   images.json          image records and which containers use which image
 //   image.lock           flock held while images.json is read-modified-written
+//   gc.lock              flock: shared by every open store, exclusive for garbage collection
 //   tmp/<pid>.*          work in progress; a dead pid's entries are removed on open
 #include <sys/types.h>
 
@@ -110,7 +111,9 @@ public:
     // name@digest.
     [[nodiscard]] Result<ImageRecord> find_image(const Db& db, const std::string& what) const;
 
-    // Removes blobs and layers that no image references. Returns bytes freed.
+    // Removes blobs and layers that no image references. Returns bytes freed. Skipped (0)
+    // while another husk process has the store open: its pull may have committed blobs it
+    // has not recorded yet (every open store holds gc.lock shared; GC needs it exclusive).
     [[nodiscard]] Result<int64_t> collect_garbage();
     // Verifies every blob's digest and that every record's blobs and layers exist; returns
     // the problems found (empty when consistent).
@@ -118,6 +121,7 @@ public:
 
 private:
     std::string root_;
+    UniqueFd gc_lock_;
 };
 
 // chain id of layer n: diffID_0, then sha256(chain_{n-1} + " " + diffID_n).

@@ -101,7 +101,8 @@ public:
         if (parent == cached_path_ && cached_fd_) return cached_fd_.get();
         struct open_how how {};
         how.flags = O_PATH | O_DIRECTORY | O_CLOEXEC;
-        how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV;
+        how.resolve =
+            RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV;
         long fd = sys_openat2(root_, parent.c_str(), &how);
         if (fd < 0 && errno == ENOENT) {
             UniqueFd cur(::fcntl(root_, F_DUPFD_CLOEXEC, 0));
@@ -124,21 +125,24 @@ public:
 
     std::unexpected<Error> refuse_parent(const std::string& shown) {
         if (errno == ELOOP || errno == ENOTDIR || errno == EXDEV)
-            return fail_invalid("entry {:?}: its directory is a symlink or not a directory "
-                                "(refused: it could lead outside the layer)",
-                                shown);
+            return fail_invalid(
+                "entry {:?}: its directory is a symlink or not a directory "
+                "(refused: it could lead outside the layer)",
+                shown);
         return fail_errno("entry {:?}: open its directory", shown);
     }
 
     // Removes what is at parent/name unless both it and the new entry are directories.
-    Status make_room(int parent, const std::string& name, bool new_is_dir, const std::string& shown) {
+    Status make_room(int parent, const std::string& name, bool new_is_dir,
+                     const std::string& shown) {
         struct stat st {};
         if (::fstatat(parent, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return {};
         if (S_ISDIR(st.st_mode)) {
             if (new_is_dir) return {};
             return remove_tree(fd_path(parent) + "/" + name);
         }
-        if (::unlinkat(parent, name.c_str(), 0) != 0) return fail_errno("entry {:?}: replace", shown);
+        if (::unlinkat(parent, name.c_str(), 0) != 0)
+            return fail_errno("entry {:?}: replace", shown);
         return {};
     }
 
@@ -159,8 +163,8 @@ public:
 
     Status regular(archive* a, archive_entry* e, int parent, const std::string& name,
                    const std::string& shown) {
-        UniqueFd fd(::openat(parent, name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-                             0600));
+        UniqueFd fd(::openat(parent, name.c_str(),
+                             O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
         if (!fd) return fail_errno("entry {:?}: create", shown);
         const void* block;
         size_t size;
@@ -191,7 +195,8 @@ public:
         if (::fchown(fd.get(), archive_entry_uid(e), archive_entry_gid(e)) != 0)
             return fail_errno("entry {:?}: chown", shown);
         // After chown, which clears set-id bits.
-        if (::fchmod(fd.get(), archive_entry_perm(e)) != 0) return fail_errno("entry {:?}: chmod", shown);
+        if (::fchmod(fd.get(), archive_entry_perm(e)) != 0)
+            return fail_errno("entry {:?}: chmod", shown);
         HUSK_TRY(set_xattrs(fd.get(), e, shown));
         struct timespec times[2] = {{archive_entry_mtime(e), archive_entry_mtime_nsec(e)},
                                     {archive_entry_mtime(e), archive_entry_mtime_nsec(e)}};
@@ -231,7 +236,8 @@ public:
         if (const char* link = archive_entry_hardlink(e)) {
             auto tparts = split_entry_path(link);
             if (!tparts || tparts->empty())
-                return fail_invalid("entry {:?}: hardlink target {:?} is outside the layer", shown, link);
+                return fail_invalid("entry {:?}: hardlink target {:?} is outside the layer", shown,
+                                    link);
             auto tparent_tmp = parent_of(*tparts, link);
             if (!tparent_tmp) return fail(tparent_tmp.error());
             UniqueFd tparent(::fcntl(*tparent_tmp, F_DUPFD_CLOEXEC, 0));
@@ -254,43 +260,47 @@ public:
         uid_t uid = archive_entry_uid(e);
         gid_t gid = archive_entry_gid(e);
         switch (type) {
-        case AE_IFDIR: {
-            if (::mkdirat(pfd, name.c_str(), 0755) != 0 && errno != EEXIST)
-                return fail_errno("entry {:?}: mkdir", shown);
-            UniqueFd dir(::openat(pfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-            if (!dir) return fail_errno("entry {:?}: open", shown);
-            HUSK_TRY(set_xattrs(dir.get(), e, shown));
-            DirMeta m{join(*parts, parts->size()), archive_entry_perm(e), uid, gid, {}};
-            m.times[0] = m.times[1] = {archive_entry_mtime(e), archive_entry_mtime_nsec(e)};
-            dirs_.push_back(std::move(m));
-            return {};
-        }
-        case AE_IFREG:
-            return regular(a, e, pfd, name, shown);
-        case AE_IFLNK: {
-            const char* target = archive_entry_symlink(e);
-            if (target == nullptr) return fail_invalid("entry {:?}: symlink without a target", shown);
-            if (::symlinkat(target, pfd, name.c_str()) != 0) return fail_errno("entry {:?}: symlink", shown);
-            if (::fchownat(pfd, name.c_str(), uid, gid, AT_SYMLINK_NOFOLLOW) != 0)
-                return fail_errno("entry {:?}: chown", shown);
-            struct timespec times[2] = {{archive_entry_mtime(e), archive_entry_mtime_nsec(e)},
-                                        {archive_entry_mtime(e), archive_entry_mtime_nsec(e)}};
-            ::utimensat(pfd, name.c_str(), times, AT_SYMLINK_NOFOLLOW);
-            return {};
-        }
-        case AE_IFCHR:
-        case AE_IFBLK:
-        case AE_IFIFO: {
-            if (::mknodat(pfd, name.c_str(), type | archive_entry_perm(e), archive_entry_rdev(e)) != 0)
-                return fail_errno("entry {:?}: mknod", shown);
-            if (::fchownat(pfd, name.c_str(), uid, gid, AT_SYMLINK_NOFOLLOW) != 0)
-                return fail_errno("entry {:?}: chown", shown);
-            if (::fchmodat(pfd, name.c_str(), archive_entry_perm(e), 0) != 0)
-                return fail_errno("entry {:?}: chmod", shown);
-            return {};
-        }
-        default:
-            return {};  // sockets and unknown types carry no content
+            case AE_IFDIR: {
+                if (::mkdirat(pfd, name.c_str(), 0755) != 0 && errno != EEXIST)
+                    return fail_errno("entry {:?}: mkdir", shown);
+                UniqueFd dir(
+                    ::openat(pfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+                if (!dir) return fail_errno("entry {:?}: open", shown);
+                HUSK_TRY(set_xattrs(dir.get(), e, shown));
+                DirMeta m{join(*parts, parts->size()), archive_entry_perm(e), uid, gid, {}};
+                m.times[0] = m.times[1] = {archive_entry_mtime(e), archive_entry_mtime_nsec(e)};
+                dirs_.push_back(std::move(m));
+                return {};
+            }
+            case AE_IFREG:
+                return regular(a, e, pfd, name, shown);
+            case AE_IFLNK: {
+                const char* target = archive_entry_symlink(e);
+                if (target == nullptr)
+                    return fail_invalid("entry {:?}: symlink without a target", shown);
+                if (::symlinkat(target, pfd, name.c_str()) != 0)
+                    return fail_errno("entry {:?}: symlink", shown);
+                if (::fchownat(pfd, name.c_str(), uid, gid, AT_SYMLINK_NOFOLLOW) != 0)
+                    return fail_errno("entry {:?}: chown", shown);
+                struct timespec times[2] = {{archive_entry_mtime(e), archive_entry_mtime_nsec(e)},
+                                            {archive_entry_mtime(e), archive_entry_mtime_nsec(e)}};
+                ::utimensat(pfd, name.c_str(), times, AT_SYMLINK_NOFOLLOW);
+                return {};
+            }
+            case AE_IFCHR:
+            case AE_IFBLK:
+            case AE_IFIFO: {
+                if (::mknodat(pfd, name.c_str(), type | archive_entry_perm(e),
+                              archive_entry_rdev(e)) != 0)
+                    return fail_errno("entry {:?}: mknod", shown);
+                if (::fchownat(pfd, name.c_str(), uid, gid, AT_SYMLINK_NOFOLLOW) != 0)
+                    return fail_errno("entry {:?}: chown", shown);
+                if (::fchmodat(pfd, name.c_str(), archive_entry_perm(e), 0) != 0)
+                    return fail_errno("entry {:?}: chmod", shown);
+                return {};
+            }
+            default:
+                return {};  // sockets and unknown types carry no content
         }
     }
 

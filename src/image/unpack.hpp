@@ -13,7 +13,7 @@
 namespace husk::image {
 
 struct UnpackResult {
-    Digest diff_id;  // sha256 of the uncompressed tar stream
+    Digest diff_id;    // sha256 of the uncompressed tar stream
     int64_t size = 0;  // bytes of the uncompressed stream
 };
 

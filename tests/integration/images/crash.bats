@@ -16,7 +16,7 @@ setup_file() {
 	done
 	(cd "$b" && find . -type f -exec sha256sum {} + | sed 's| \./l[0-9]/| ./|' | sort -k2 >"$BATS_FILE_TMPDIR/sums")
 	BATS_TEST_TMPDIR="$BATS_FILE_TMPDIR" make_manifest "$layout" amd64 "${dirs[@]}"
-	write_index "$layout" "$MANIFEST_DESC}" v1
+	write_index "$layout" "$MANIFEST_DESC" v1
 	push_layout "$layout" v1 crash/big
 }
 

@@ -30,7 +30,7 @@ $2
 t.close()"
 	local layout="$BATS_TEST_TMPDIR/layout-$1"
 	make_manifest "$layout" amd64 "$tarfile"
-	write_index "$layout" "$MANIFEST_DESC}" v1
+	write_index "$layout" "$MANIFEST_DESC" v1
 	push_layout "$layout" v1 "hostile/$1"
 }
 
@@ -106,7 +106,7 @@ assert_clean_refusal() {
 	read -r d s < <(add_blob "$layout" "$BATS_TEST_TMPDIR/half.gz")
 	sed -e "s/$layer/$d/" -e "s/\"size\":$(stat -c %s "$f")}/\"size\":$s}/" "$BATS_TEST_TMPDIR/manifest.json" >"$BATS_TEST_TMPDIR/m2.json"
 	read -r md ms < <(add_blob "$layout" "$BATS_TEST_TMPDIR/m2.json")
-	write_index "$layout" '{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"'$md'","size":'$ms'}' v1
+	write_index "$layout" '{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"'$md'","size":'$ms v1
 	push_layout "$layout" v1 hostile/truncated
 	run -125 husk pull -q "$REGISTRY/hostile/truncated:v1"
 	assert_contains "$output" "unpack layer $d"

@@ -141,8 +141,8 @@ make_layer_dirs() { # BASE
 	ln -s /etc/passwd "$b/l2/srv/abs-symlink"
 	mkdir -p "$b/l3/srv"
 	echo setuid >"$b/l3/srv/tool"
-	chmod 4750 "$b/l3/srv/tool"
 	chown 1234:5678 "$b/l3/srv/tool"
+	chmod 4750 "$b/l3/srv/tool" # after chown, which clears set-id bits
 	mkdir -p "$b/l3/$(printf 'd%.0s' {1..120})"
 	echo long >"$b/l3/$(printf 'd%.0s' {1..120})/$(printf 'f%.0s' {1..200})"
 }

@@ -11,7 +11,7 @@ setup_file() {
 	BATS_TEST_TMPDIR="$BATS_FILE_TMPDIR" make_layer_dirs "$b"
 	local layout="$BATS_FILE_TMPDIR/layout"
 	BATS_TEST_TMPDIR="$BATS_FILE_TMPDIR" make_manifest "$layout" amd64 "$b/l1" "$b/l2" "$b/l3"
-	write_index "$layout" "$MANIFEST_DESC}" v1
+	write_index "$layout" "$MANIFEST_DESC" v1
 	push_layout "$layout" v1 test/layered
 
 	# Multi-arch: an index of an amd64 and an arm64 image, each marked by a file.
@@ -140,7 +140,7 @@ teardown() { images_teardown; }
 	assert_contains "$output" "invalid image reference"
 	run -125 husk pull "$REGISTRY/test/nothere:v1"
 	assert_contains "$output" "manifest not found"
-	run -125 husk pull --tls-verify=true "nonexistent.invalid/x:1"
-	assert_contains "$output" "nonexistent.invalid"
+	run -125 husk pull --tls-verify=true "127.0.0.1:1/x:1"
+	assert_contains "$output" "127.0.0.1:1"
 	assert_equal "$(ls "$STORE/blobs/sha256" | wc -l)" 0
 }

@@ -63,16 +63,20 @@ TEST(Digest, ParseAndHash) {
 TEST(Manifest, RoundTripAndDetect) {
     oci::Manifest m;
     m.media_type = std::string(oci::media_type::oci_manifest);
-    m.config = {std::string(oci::media_type::oci_config), sha256_of("c").str(), 1, {}, {}, false, {}};
-    m.layers.push_back({std::string(oci::media_type::oci_layer_gzip), sha256_of("l").str(), 2, {}, {}, false, {}});
+    m.config = {
+        std::string(oci::media_type::oci_config), sha256_of("c").str(), 1, {}, {}, false, {}};
+    m.layers.push_back(
+        {std::string(oci::media_type::oci_layer_gzip), sha256_of("l").str(), 2, {}, {}, false, {}});
     auto text = oci::manifest_json(m);
     auto back = oci::parse_manifest(text);
     ASSERT_TRUE(back) << back.error().what();
     EXPECT_EQ(back->layers.size(), 1u);
     EXPECT_EQ(back->layers[0].size, 2);
     EXPECT_EQ(*oci::detect_manifest_type(text), oci::media_type::oci_manifest);
-    EXPECT_EQ(*oci::detect_manifest_type(R"({"schemaVersion":2,"manifests":[]})"), oci::media_type::oci_index);
-    auto bad = oci::parse_manifest(R"({"schemaVersion":2,"config":{"mediaType":"x","digest":"d","size":-1},"layers":[]})");
+    EXPECT_EQ(*oci::detect_manifest_type(R"({"schemaVersion":2,"manifests":[]})"),
+              oci::media_type::oci_index);
+    auto bad = oci::parse_manifest(
+        R"({"schemaVersion":2,"config":{"mediaType":"x","digest":"d","size":-1},"layers":[]})");
     ASSERT_FALSE(bad);
     EXPECT_NE(bad.error().what().find("manifest.config.size"), std::string::npos);
 }

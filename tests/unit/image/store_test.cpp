@@ -51,7 +51,10 @@ protected:
         }
         {
             TarBuilder t(l2, true);
-            t.file("etc/.wh.a", "").file("d/.wh..wh..opq", "").file("d/new", "n").file("etc/c", "c");
+            t.file("etc/.wh.a", "")
+                .file("d/.wh..wh..opq", "")
+                .file("d/new", "n")
+                .file("etc/c", "c");
         }
         auto r1 = import_tarball(*store_, l1, "base:1");
         EXPECT_TRUE(r1) << r1.error().what();
@@ -77,8 +80,13 @@ protected:
         auto cd = store_->put_blob(oci::image_config_json(config));
         oci::Manifest m = *m1;
         m.config.digest = cd->str();
-        m.layers.push_back({std::string(oci::media_type::oci_layer_gzip), d2->str(),
-                            static_cast<int64_t>(bytes->size()), {}, {}, false, {}});
+        m.layers.push_back({std::string(oci::media_type::oci_layer_gzip),
+                            d2->str(),
+                            static_cast<int64_t>(bytes->size()),
+                            {},
+                            {},
+                            false,
+                            {}});
         auto md = store_->put_blob(oci::manifest_json(m));
         auto rec = store_->commit_image(*md, {"docker.io/library/two:1"}, {});
         EXPECT_TRUE(rec) << rec.error().what();
