@@ -557,8 +557,7 @@ Status Builder::copy_step(State& st, const Instruction& ins) {
         if (!w) return fail(w.error());
         words = *w;
     }
-    if (words.size() < 2)
-        return fail_invalid("{} requires at least a source and a destination", kw);
+    if (words.size() < 2) return fail_invalid("requires at least a source and a destination");
     std::string dest = words.back();
     words.pop_back();
     bool dest_slash = dest.ends_with('/') || dest == "." || dest.ends_with("/.");
@@ -573,15 +572,14 @@ Status Builder::copy_step(State& st, const Instruction& ins) {
             if (delim.starts_with("-")) delim = delim.substr(1);
             auto it = std::find_if(ins.heredocs.begin(), ins.heredocs.end(),
                                    [&](const Heredoc& h) { return h.delimiter == delim; });
-            if (it == ins.heredocs.end()) return fail_invalid("{}: no heredoc named {}", kw, delim);
+            if (it == ins.heredocs.end()) return fail_invalid("no heredoc named {}", delim);
             bodies.emplace_back(delim, it->expand ? expand_body(it->body, lookup) : it->body);
             continue;
         }
         if (w.starts_with("http://") || w.starts_with("https://") || w.starts_with("git@"))
             return fail_invalid(
-                "{} {}: remote sources are not supported by husk build; download "
-                "them in a RUN step",
-                kw, w);
+                "{}: remote sources are not supported by husk build; download them in a RUN step",
+                w);
         sources.push_back(w);
     }
     std::optional<std::string> chown = ins.flag("chown");
@@ -602,15 +600,12 @@ Status Builder::copy_step(State& st, const Instruction& ins) {
         if (auto* s = earlier_stage(*name, st.index)) {
             from = built_.at(s->index);
         } else if (df_.find_stage(*name)) {
-            return fail_invalid("{} --from={}: a stage can only copy from an earlier stage", kw,
-                                *name);
+            return fail_invalid("--from={}: a stage can only copy from an earlier stage", *name);
         } else {
             auto img = image_base(*name);
             if (!img)
-                return fail(
-                    img.error().wrap("{} --from={}: no stage of that name in {}, and no such "
-                                     "image",
-                                     kw, *name, df_.file));
+                return fail(img.error().wrap(
+                    "--from={}: no stage of that name in {}, and no such image", *name, df_.file));
             from = std::move(*img);
         }
     }
@@ -624,19 +619,18 @@ Status Builder::copy_step(State& st, const Instruction& ins) {
     } else {
         for (auto& s : sources) {
             auto matched = ctx_.match(s);
-            if (!matched) return fail(matched.error().wrap("{}", kw));
+            if (!matched) return fail(matched.error());
             spec.sources.insert(spec.sources.end(), matched->begin(), matched->end());
         }
         spec.src_root = ctx_.fd();
         spec.ignore = &ctx_.ignore();
         auto hash = hash_sources(spec);
-        if (!hash) return fail(hash.error().wrap("{}", kw));
+        if (!hash) return fail(hash.error());
         content_key = *hash;
     }
     size_t count = spec.sources.size() + bodies.size();
     if (count > 1 && !dest_slash)
-        return fail_invalid("{} with more than one source: the destination {} must end with /", kw,
-                            dest);
+        return fail_invalid("more than one source: the destination {} must end with /", dest);
     spec.dest = dest_abs;
     spec.dest_is_dir = dest_slash;
     std::string key_text =

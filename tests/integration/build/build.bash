@@ -44,7 +44,7 @@ assert_clean() {
 	run grep -c " $STORE/tmp" /proc/self/mountinfo
 	assert_equal "$output" "0" "mounts left under $STORE/tmp"
 	assert_equal "$(ls -A "$STORE/tmp" 2>/dev/null)" "" "temp entries left in $STORE/tmp"
-	assert_equal "$(ls -A "$STORE/run/build" 2>/dev/null)" "" "containers left in $STORE/run/build"
+	assert_equal "$(ls -A "$STORE/run/build" 2>/dev/null | grep -v "^@")" "" "containers left in $STORE/run/build"
 }
 
 # config.json for a rootfs and an image config (OCI form: .config.Entrypoint ...) on stdin.
@@ -69,6 +69,7 @@ make_bundle() { # ROOTFS BUNDLE [ARGS...]
 		fi
 		if [[ "$user" == *:* ]]; then gid=${user#*:}; fi
 	fi
+	rm -rf "$bundle"
 	mkdir -p "$bundle"
 	"$HUSK_RUNTIME" spec --bundle "$bundle"
 	jq --arg root "$rootfs" --argjson ic "$image_config" --argjson args "$args_json" \

@@ -27,23 +27,23 @@ build_fails() { # EXPECTED-MESSAGE (Dockerfile in $CTX)
 	mkdir -p "$BATS_TEST_TMPDIR/outside"
 	echo secret >"$BATS_TEST_TMPDIR/outside/secret"
 	printf 'FROM busybox\nCOPY ../outside/secret /s\n' >"$CTX/Dockerfile"
-	build_fails "Dockerfile:2: COPY ../outside/secret: outside the build context"
+	build_fails "Dockerfile:2: COPY: ../outside/secret: outside the build context"
 	# An absolute source is the context's own path, as in Docker: not the host's file.
 	printf 'FROM busybox\nRUN true\nCOPY %s /s\n' "$BATS_TEST_TMPDIR/outside/secret" >"$CTX/Dockerfile"
-	build_fails "Dockerfile:3: COPY $BATS_TEST_TMPDIR/outside/secret: no such file or directory in the build context"
+	build_fails "Dockerfile:3: COPY: $BATS_TEST_TMPDIR/outside/secret: no such file or directory in the build context"
 	ln -s "$BATS_TEST_TMPDIR/outside/secret" "$CTX/link"
 	printf 'FROM busybox\nCOPY link /s\n' >"$CTX/Dockerfile"
-	build_fails "Dockerfile:2: COPY link: leads outside the build context"
+	build_fails "Dockerfile:2: COPY: link: leads outside the build context"
 	ln -s ../../outside "$CTX/dirlink"
 	printf 'FROM busybox\nCOPY dirlink/secret /s\n' >"$CTX/Dockerfile"
-	build_fails "Dockerfile:2: COPY dirlink/secret: leads outside the build context"
+	build_fails "Dockerfile:2: COPY: dirlink/secret: leads outside the build context"
 }
 
 @test "missing stage in --from and --target" {
 	printf 'FROM busybox AS a\nRUN true\nCOPY --from=nosuchstage /x /x\n' >"$CTX/Dockerfile"
 	run husk build --pull=never -t bad "$CTX"
 	assert_status 125
-	assert_contains "$output" "Dockerfile:3: COPY --from=nosuchstage: no stage of that name in Dockerfile, and no such image"
+	assert_contains "$output" "Dockerfile:3: COPY: --from=nosuchstage: no stage of that name in Dockerfile, and no such image"
 	assert_clean
 	printf 'FROM busybox AS a\nRUN true\n' >"$CTX/Dockerfile"
 	run husk build --target nope "$CTX"
@@ -58,7 +58,7 @@ build_fails() { # EXPECTED-MESSAGE (Dockerfile in $CTX)
 	printf 'FROM busybox\nCOPY --chmod=9z f /f\n' >"$CTX/Dockerfile"
 	build_fails "Dockerfile:2: COPY: --chmod=9z: expected an octal mode"
 	printf 'FROM busybox\nADD https://example.com/x /x\n' >"$CTX/Dockerfile"
-	build_fails "Dockerfile:2: ADD: ADD https://example.com/x: remote sources are not supported"
+	build_fails "Dockerfile:2: ADD: https://example.com/x: remote sources are not supported"
 	python3 - "$CTX/evil.tar" <<-'PY'
 	import io, sys, tarfile
 	with tarfile.open(sys.argv[1], "w") as t:
