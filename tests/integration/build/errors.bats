@@ -76,8 +76,8 @@ build_fails() { # EXPECTED-MESSAGE (Dockerfile in $CTX)
 	run husk build --pull=never "$CTX"
 	assert_status 125
 	assert_contains "$output" "Dockerfile:1: FROM no-such-image:1"
-	printf 'FROM later\nFROM busybox AS later\n' >"$CTX/Dockerfile"
-	run husk build --pull=never "$CTX"
+	printf 'FROM later AS first\nFROM busybox AS later\n' >"$CTX/Dockerfile"
+	run husk build --pull=never --target first "$CTX"
 	assert_status 125
 	assert_contains "$output" "Dockerfile:1: FROM later: a stage can only use an earlier stage"
 }
