@@ -116,7 +116,7 @@ buildah_setup() {
 }
 
 buildah_build() { # ARGS... (as for bud)
-	buildah_ bud --isolation chroot --pull-never -q "$@"
+	buildah_ bud --isolation chroot --pull-never --format docker -q "$@"
 }
 
 # Runs a buildah-built image the same way as run_husk_image.
