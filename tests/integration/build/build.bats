@@ -250,3 +250,33 @@ setup() { new_context; }
 	run_husk_image net ls /cache
 	assert_equal "$output" ""
 }
+
+@test "deletions become OCI whiteouts; a recreated directory is opaque; SOURCE_DATE_EPOCH clamps mtimes" {
+	cat >"$CTX/Dockerfile" <<-'EOF'
+	FROM busybox
+	RUN mkdir -p /d/old /keep && echo x >/d/old/f && echo y >/gone && echo k >/keep/k
+	RUN rm /gone && rm -rf /d && mkdir /d && echo new >/d/new
+	CMD ["sh", "-c", "ls /d; ls /gone 2>&1 || true"]
+	EOF
+	SOURCE_DATE_EPOCH=1000000000 run husk build -t wh "$CTX"
+	assert_success
+	run_husk_image wh
+	assert_equal "${lines[0]}" "new"
+	assert_contains "${lines[1]}" "No such file or directory"
+	husk save -o "$BATS_TEST_TMPDIR/wh.tar" wh
+	mkdir "$BATS_TEST_TMPDIR/x"
+	tar -C "$BATS_TEST_TMPDIR/x" -xf "$BATS_TEST_TMPDIR/wh.tar"
+	last=$(jq -r '.[0].Layers[-1]' "$BATS_TEST_TMPDIR/x/manifest.json")
+	run tar -tvf "$BATS_TEST_TMPDIR/x/$last"
+	assert_success
+	assert_contains "$output" "d/.wh..wh..opq"
+	assert_contains "$output" ".wh.gone"
+	assert_contains "$output" "d/new"
+	# Every entry's mtime is at most SOURCE_DATE_EPOCH (2001-09-09).
+	run sh -c "tar --full-time -tvf '$BATS_TEST_TMPDIR/x/$last' | awk '{print \$4}' | sort -u"
+	assert_equal "$output" "2001-09-09"
+	# And the same build with the same epoch gives the same image id.
+	id1=$(SOURCE_DATE_EPOCH=1000000000 husk build -q --no-cache "$CTX")
+	id2=$(SOURCE_DATE_EPOCH=1000000000 husk build -q --no-cache "$CTX")
+	assert_equal "$id1" "$id2" "image id of two --no-cache builds"
+}
