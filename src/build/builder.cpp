@@ -420,6 +420,8 @@ private:
             }
             shown = ins.text;
         }
+        if (auto sec = ins.flag("security"); sec && *sec != "sandbox")
+            return fail_invalid("--security={} is not supported by husk build", *sec);
         std::string network = ins.flag("network").value_or(options_.network);
         if (network == "default") network = options_.network;
         if (network != "none" && network != "host")
@@ -582,6 +584,9 @@ Status Builder::copy_step(State& st, const Instruction& ins) {
                 w);
         sources.push_back(w);
     }
+    for (const char* unsupported : {"parents", "exclude", "checksum", "keep-git-dir"})
+        if (ins.flag(unsupported))
+            return fail_invalid("--{} is not supported by husk build", unsupported);
     std::optional<std::string> chown = ins.flag("chown");
     std::optional<mode_t> chmod;
     if (auto c = ins.flag("chmod")) {
