@@ -81,3 +81,12 @@ build_fails() { # EXPECTED-MESSAGE (Dockerfile in $CTX)
 	assert_status 125
 	assert_contains "$output" "Dockerfile:1: FROM later: a stage can only use an earlier stage"
 }
+
+@test "a store on the vfs driver is refused with the driver's reason" {
+	printf 'FROM busybox\nRUN true\n' >"$CTX/Dockerfile"
+	local vfs="$BATS_TEST_TMPDIR/vfs-store"
+	HUSK_STORAGE_DRIVER=vfs run "$HUSK" --root "$vfs" --runroot "$vfs/run" build "$CTX"
+	assert_status 125
+	assert_contains "$output" "husk build needs the overlay driver, but the store $vfs uses vfs: "
+	assert_contains "$output" "HUSK_STORAGE_DRIVER"
+}
