@@ -36,6 +36,10 @@ const std::set<std::string> proxy_args = {"HTTP_PROXY", "http_proxy", "HTTPS_PRO
                                           "FTP_PROXY",  "ftp_proxy",  "NO_PROXY",    "no_proxy",
                                           "ALL_PROXY",  "all_proxy"};
 
+// Where a `RUN <<EOF` script with a #! line is bound: inside the container's /dev tmpfs, so
+// the mount point never lands in the layer.
+constexpr std::string_view heredoc_script = "/dev/.husk-heredoc-script";
+
 std::string rfc3339(int64_t t) {
     std::time_t tt = static_cast<std::time_t>(t);
     std::tm tm{};
@@ -400,6 +404,7 @@ private:
                                              : st.r.config.config.shell;
         std::vector<std::string> args;
         std::string shown;
+        std::string script;  // `RUN <<EOF` whose body starts with #!
         if (ins.exec_form) {
             args = ins.args;
             shown = "[\"" + join(ins.args, "\", \"") + "\"]";
@@ -413,7 +418,14 @@ private:
                 trimmed.pop_back();
             if (ins.heredocs.size() == 1 && trimmed.starts_with("<<") &&
                 trimmed.find_first_of(" \t") == std::string::npos) {
-                args.push_back(ins.heredocs[0].body);  // `RUN <<EOF`: the body is the script
+                if (ins.heredocs[0].body.starts_with("#!")) {
+                    // A script naming its interpreter runs as a file (bound in from the
+                    // step's temp dir, so it is not part of the layer).
+                    script = ins.heredocs[0].body;
+                    args = {std::string(heredoc_script)};
+                } else {
+                    args.push_back(ins.heredocs[0].body);  // `RUN <<EOF`: the body is the script
+                }
             } else {
                 for (auto& h : ins.heredocs) text += "\n" + h.body + h.delimiter;
                 args.push_back(text);
@@ -457,6 +469,7 @@ private:
         std::string key_text = fmt::format("RUN\n{}\n{}\n{}\n{}\n{}\n", join(args, "\x1f"),
                                            join(env, "\x1f"), user, cwd, network);
         for (auto& [dir, target] : cache_mounts) key_text += "mount " + target + "\n";
+        key_text += script;
         int line = ins.line;
         return fs_step(st, key_text, "RUN " + shown, [&](Workspace& ws) -> Status {
             RunSpec spec;
@@ -470,6 +483,11 @@ private:
             spec.rootfs = ws.rootfs();
             spec.bundle_dir = ws.dir() + "/bundle";
             spec.cache_mounts = cache_mounts;
+            if (!script.empty()) {
+                std::string file = ws.dir() + "/heredoc-script";
+                HUSK_TRY(write_file_atomic(file, script, 0755, Durability::survive_crash));
+                spec.cache_mounts.emplace_back(file, std::string(heredoc_script));
+            }
             auto status = run_in_rootfs(spec);
             if (!status) return fail(status.error());
             if (*status != 0)

@@ -89,7 +89,7 @@ setup() { new_context; }
 	assert_equal "$output" "shell cmd in /bin/sh"
 }
 
-@test "heredocs: RUN <<EOF script, RUN cmd <<EOF, COPY <<EOF with and without expansion" {
+@test "heredocs: RUN <<EOF script (sh and #!), RUN cmd <<EOF, COPY <<EOF with and without expansion" {
 	cat >"$CTX/Dockerfile" <<-'DOCKERFILE'
 	FROM busybox
 	ARG NAME=world
@@ -108,13 +108,22 @@ setup() { new_context; }
 	COPY <<'EOF' /out/literal
 	literal $WHO
 	EOF
-	CMD ["cat", "/out/script", "/out/shell", "/out/expanded", "/out/literal"]
+	RUN <<EOF
+	#!/usr/bin/awk -f
+	BEGIN { print "awk ran the script" > "/out/awk" }
+	EOF
+	CMD ["cat", "/out/script", "/out/shell", "/out/expanded", "/out/literal", "/out/awk"]
 	DOCKERFILE
 	run husk build -t heredoc "$CTX"
 	assert_success
 	run_husk_image heredoc
 	assert_success
-	assert_equal "$output" $'script: world\nshell heredoc world\ncopied world\nliteral $WHO'
+	assert_equal "$output" $'script: world\nshell heredoc world\ncopied world\nliteral $WHO\nawk ran the script'
+	# The #! script's bind mount point is not in the image.
+	rootfs=$(husk image mount heredoc)
+	run ls -a "$rootfs/dev"
+	husk image unmount heredoc >/dev/null
+	[[ "$output" != *husk-heredoc* ]] || fail "script left in the image: $output"
 }
 
 @test ".dockerignore with ! exceptions; <Dockerfile>.dockerignore wins over it" {
