@@ -683,6 +683,23 @@ Status Builder::copy_step(State& st, const Instruction& ins) {
         if (!src_root) return fail_errno("open {}", src_ws->rootfs());
         spec.src_root = src_root.get();
         spec.in_root = true;
+        // Wildcards in --from sources match inside the source stage's filesystem.
+        std::vector<std::string> expanded;
+        for (auto& source : spec.sources) {
+            std::string rel = clean_relative_path(source);
+            if (!has_wildcards(rel)) {
+                expanded.push_back(source);
+                continue;
+            }
+            auto matched = glob_under(src_root.get(), rel, true);
+            if (matched.empty())
+                return fail_invalid("--from={}: {}: no files match", from_text, source);
+            std::sort(matched.begin(), matched.end());
+            expanded.insert(expanded.end(), matched.begin(), matched.end());
+        }
+        if (expanded.size() > 1 && !dest_slash)
+            return fail_invalid("more than one source: the destination {} must end with /", dest);
+        spec.sources = expanded;
         auto copied = copy_into(root->get(), spec);
         if (!copied) return fail(copied.error().wrap("--from={}", from_text));
         return {};

@@ -16,10 +16,6 @@
 namespace husk::build::detail {
 namespace {
 
-bool has_glob(std::string_view s) {
-    return s.find_first_of("*?[") != std::string_view::npos;
-}
-
 std::vector<std::string> split(const std::string& path) {
     std::vector<std::string> parts;
     size_t start = 0;
@@ -34,6 +30,10 @@ std::vector<std::string> split(const std::string& path) {
 
 }  // namespace
 
+bool has_wildcards(std::string_view s) {
+    return s.find_first_of("*?[") != std::string_view::npos;
+}
+
 Result<UniqueFd> open_under(int dirfd, const std::string& path, int flags, bool in_root) {
     struct open_how how {};
     how.flags = static_cast<uint64_t>(flags | O_CLOEXEC);
@@ -46,6 +46,33 @@ Result<UniqueFd> open_under(int dirfd, const std::string& path, int flags, bool 
         if (errno == EXDEV) return fail_invalid("{}: leads outside the build context", path);
         return fail_errno("{}", path);
     }
+}
+
+std::vector<std::string> glob_under(int root_fd, const std::string& pattern, bool in_root) {
+    std::vector<std::string> current = {""};
+    for (auto& part : split(pattern)) {
+        std::vector<std::string> next;
+        for (auto& base : current) {
+            std::string joined = base.empty() ? part : base + "/" + part;
+            if (!has_wildcards(part)) {
+                if (open_under(root_fd, joined, O_PATH, in_root)) next.push_back(joined);
+                continue;
+            }
+            auto dirfd = open_under(root_fd, base, O_RDONLY | O_DIRECTORY, in_root);
+            if (!dirfd) continue;
+            DIR* d = ::fdopendir(dirfd->release());
+            if (d == nullptr) continue;
+            while (auto* ent = ::readdir(d)) {
+                std::string name = ent->d_name;
+                if (name == "." || name == "..") continue;
+                if (::fnmatch(part.c_str(), name.c_str(), FNM_PERIOD) == 0)
+                    next.push_back(base.empty() ? name : base + "/" + name);
+            }
+            ::closedir(d);
+        }
+        current = std::move(next);
+    }
+    return current;
 }
 
 Result<Context> Context::open(const std::string& dir, const std::string& dockerfile) {
@@ -75,7 +102,7 @@ Result<std::vector<std::string>> Context::match(const std::string& source) const
         }
     }
     std::string clean = clean_relative_path(source);  // "/x" is the context's x, as Docker
-    if (!has_glob(clean)) {
+    if (!has_wildcards(clean)) {
         if (!clean.empty() && ignore_.excluded(clean))
             return fail_invalid("{}: excluded from the build context by .dockerignore", source);
         auto fd = open_under(fd_.get(), clean, O_PATH, false);
@@ -86,29 +113,7 @@ Result<std::vector<std::string>> Context::match(const std::string& source) const
         }
         return std::vector<std::string>{clean};
     }
-    std::vector<std::string> current = {""};
-    for (auto& part : split(clean)) {
-        std::vector<std::string> next;
-        for (auto& base : current) {
-            std::string joined = base.empty() ? part : base + "/" + part;
-            if (!has_glob(part)) {
-                if (open_under(fd_.get(), joined, O_PATH, false)) next.push_back(joined);
-                continue;
-            }
-            auto dirfd = open_under(fd_.get(), base, O_RDONLY | O_DIRECTORY, false);
-            if (!dirfd) continue;
-            DIR* d = ::fdopendir(dirfd->release());
-            if (d == nullptr) continue;
-            while (auto* ent = ::readdir(d)) {
-                std::string name = ent->d_name;
-                if (name == "." || name == "..") continue;
-                if (::fnmatch(part.c_str(), name.c_str(), FNM_PERIOD) == 0)
-                    next.push_back(base.empty() ? name : base + "/" + name);
-            }
-            ::closedir(d);
-        }
-        current = std::move(next);
-    }
+    std::vector<std::string> current = glob_under(fd_.get(), clean, false);
     std::vector<std::string> out;
     for (auto& p : current)
         if (!ignore_.excluded(p)) out.push_back(p);

@@ -85,6 +85,11 @@ private:
 [[nodiscard]] Result<UniqueFd> open_under(int dirfd, const std::string& path, int flags,
                                           bool in_root);
 
+// Expands a cleaned relative pattern with wildcards (per path component, fnmatch) under
+// root_fd; non-wildcard components must exist. Unsorted, unfiltered.
+std::vector<std::string> glob_under(int root_fd, const std::string& pattern, bool in_root);
+bool has_wildcards(std::string_view path);
+
 // copy.cpp: COPY and ADD into a mounted rootfs.
 struct CopySpec {
     int src_root = -1;     // directory fd the sources are relative to

@@ -206,18 +206,19 @@ setup() { new_context; }
 @test "--target builds only the stages it needs" {
 	cat >"$CTX/Dockerfile" <<-'EOF'
 	FROM busybox AS a
-	RUN echo built-a >/a
+	RUN echo built-a >/a && mkdir /g && touch /g/x1 /g/x2 /g/y
 	FROM busybox AS unused
 	RUN echo this-stage-must-not-run && exit 3
 	FROM busybox AS b
 	COPY --from=a /a /a
-	RUN cat /a
+	COPY --from=a /g/x* /globbed/
+	RUN cat /a && ls /globbed
 	FROM b AS final-unused
 	RUN exit 4
 	EOF
 	run husk build --target b -t only-b "$CTX"
 	assert_success
-	assert_contains "$output" "built-a"
+	assert_contains "$output" $'built-a\nx1\nx2'
 	[[ "$output" != *"this-stage-must-not-run"* ]] || fail "unused stage ran"
 	run_husk_image only-b cat /a
 	assert_equal "$output" "built-a"
