@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <csignal>
+#include <iterator>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -217,6 +219,16 @@ Result<int> run_in_rootfs(const RunSpec& spec) {
         }
     }
     std::fflush(stdout);
+    // The runtime forwards signals to the container while it runs; afterwards Ctrl-C must
+    // stop the build again, so the previous handlers come back.
+    const int forwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
+    struct sigaction previous[std::size(forwarded)]{};
+    for (size_t i = 0; i < std::size(forwarded); ++i)
+        ::sigaction(forwarded[i], nullptr, &previous[i]);
+    auto restore_signals = ScopeExit([&] {
+        for (size_t i = 0; i < std::size(forwarded); ++i)
+            ::sigaction(forwarded[i], &previous[i], nullptr);
+    });
     runtime::Runtime rt(spec.runroot + "/build");
     runtime::CreateOptions options;
     options.id = "husk-build-" + std::to_string(::getpid()) + "-" + std::to_string(g_run_counter++);
