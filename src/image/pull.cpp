@@ -8,6 +8,7 @@
 #include <set>
 
 #include "common/files.hpp"
+#include "common/log.hpp"
 #include "common/scope_exit.hpp"
 #include "image/archive.hpp"
 
@@ -324,7 +325,9 @@ Result<ImageRecord> pull(Store& store, const Reference& ref, const TransferOptio
                 ++active;
                 continue;
             }
+            log::debug("downloaded blob {}", t->desc.digest);
             auto committed = t->writer->commit(t->digest);
+            log::debug("stored blob {}", t->desc.digest);
             if (!committed) return fail(committed.error().wrap("{}", what));
             say(fmt::format("Copying blob {} done ({})", short_hex(t->desc.digest),
                             human(t->desc.size)));

@@ -289,8 +289,10 @@ Result<std::string> Store::unpack_to_temp(const Digest& blob, const std::string&
     std::string tmp = temp_path("layer");
     if (::mkdir(tmp.c_str(), 0755) != 0) return fail_errno("mkdir {}", tmp);
     auto cleanup = ScopeExit([&] { (void)remove_tree(tmp); });
+    log::debug("unpack layer {}", blob.str());
     auto unpacked = unpack_layer(fd->get(), tmp);
     if (!unpacked) return fail(unpacked.error().wrap("unpack layer {}", blob.str()));
+    log::debug("unpacked layer {}: {} bytes", blob.str(), unpacked->size);
     if (unpacked->diff_id.str() != diff_id)
         return fail_invalid("layer {}: diffID mismatch: the config says {}, the content is {}",
                             blob.str(), diff_id, unpacked->diff_id.str());
@@ -351,7 +353,9 @@ Result<ImageRecord> Store::commit_image(const Digest& manifest_digest,
     if (!renames.empty()) {
         // One syncfs makes every unpacked file durable before any layer becomes visible.
         UniqueFd rootfd(::open(root_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+        log::debug("syncfs {}", root_);
         if (rootfd) ::syncfs(rootfd.get());
+        log::debug("syncfs done");
         for (auto& [tmp, dst] : renames) {
             if (::rename(tmp.c_str(), dst.c_str()) != 0 && errno != EEXIST && errno != ENOTEMPTY)
                 return fail_errno("rename {} to {}", tmp, dst);

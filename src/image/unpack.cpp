@@ -92,7 +92,17 @@ struct DirMeta {
 
 class Extractor {
 public:
-    explicit Extractor(int root_fd) : root_(root_fd) {}
+    explicit Extractor(int root_fd)
+        : root_(root_fd), owner_uid_(::geteuid()), owner_gid_(::getegid()) {
+        // Read once (umask can only be read by setting it); a file another thread creates
+        // in that instant gets exactly its tar mode, which is what it wants anyway.
+        static const mode_t process_umask = [] {
+            mode_t old = ::umask(0);
+            ::umask(old);
+            return old;
+        }();
+        umask_ = process_umask;
+    }
 
     // Opens the directory holding the entry, creating missing directories. Symlinks along
     // the way are refused by the kernel (RESOLVE_NO_SYMLINKS), never followed.
@@ -163,8 +173,13 @@ public:
 
     Status regular(archive* a, archive_entry* e, int parent, const std::string& name,
                    const std::string& shown) {
-        UniqueFd fd(::openat(parent, name.c_str(),
-                             O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+        mode_t perm = archive_entry_perm(e);
+        constexpr int flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
+        UniqueFd fd(::openat(parent, name.c_str(), flags, perm & 0777));
+        if (!fd && errno == EEXIST) {
+            HUSK_TRY(make_room(parent, name, false, shown));
+            fd = UniqueFd(::openat(parent, name.c_str(), flags, perm & 0777));
+        }
         if (!fd) return fail_errno("entry {:?}: create", shown);
         const void* block;
         size_t size;
@@ -192,10 +207,15 @@ public:
         }
         if (archive_entry_size(e) > pos && ::ftruncate(fd.get(), archive_entry_size(e)) != 0)
             return fail_errno("entry {:?}: truncate", shown);
-        if (::fchown(fd.get(), archive_entry_uid(e), archive_entry_gid(e)) != 0)
+        // A new file is root's already (no directory is setgid while unpacking: their modes
+        // come last), and has its mode unless the umask or set-id bits got in the way: most
+        // files need neither call.
+        uid_t uid = archive_entry_uid(e);
+        gid_t gid = archive_entry_gid(e);
+        if ((uid != owner_uid_ || gid != owner_gid_) && ::fchown(fd.get(), uid, gid) != 0)
             return fail_errno("entry {:?}: chown", shown);
         // After chown, which clears set-id bits.
-        if (::fchmod(fd.get(), archive_entry_perm(e)) != 0)
+        if (((perm & 07000) != 0 || (perm & umask_) != 0) && ::fchmod(fd.get(), perm) != 0)
             return fail_errno("entry {:?}: chmod", shown);
         HUSK_TRY(set_xattrs(fd.get(), e, shown));
         struct timespec times[2] = {{archive_entry_mtime(e), archive_entry_mtime_nsec(e)},
@@ -253,10 +273,9 @@ public:
         }
 
         mode_t type = archive_entry_filetype(e);
-        HUSK_TRY(make_room(pfd, name, type == AE_IFDIR, shown));
-        auto reparent = parent_of(*parts, shown);  // make_room may have dropped the cache
-        if (!reparent) return fail(reparent.error());
-        pfd = *reparent;
+        // Regular files (nearly every entry) find out with O_EXCL whether something is in
+        // the way: one syscall less per file.
+        if (type != AE_IFREG) HUSK_TRY(make_room(pfd, name, type == AE_IFDIR, shown));
         uid_t uid = archive_entry_uid(e);
         gid_t gid = archive_entry_gid(e);
         switch (type) {
@@ -323,6 +342,9 @@ public:
 
 private:
     int root_;
+    uid_t owner_uid_;
+    gid_t owner_gid_;
+    mode_t umask_ = 022;
     std::string cached_path_;
     UniqueFd cached_fd_;
     std::vector<DirMeta> dirs_;
