@@ -29,52 +29,6 @@ std::vector<std::string> layer_dirs(const Store& store, const oci::ImageConfig& 
     return out;
 }
 
-// Mounts an overlay with the new mount API: one "lowerdir+" per layer, so the page-size
-// limit of mount(2)'s option string never applies. Falls back to mount(2) with lower paths
-// relative to layers/ (the caller's cwd) on kernels before 6.8.
-Status mount_overlay(const std::vector<std::string>& lowers_top_first, const std::string& upper,
-                     const std::string& work, const std::string& target) {
-    UniqueFd fs(::fsopen("overlay", FSOPEN_CLOEXEC));
-    if (fs) {
-        bool ok = true;
-        for (auto& l : lowers_top_first)
-            if (::fsconfig(fs.get(), FSCONFIG_SET_STRING, "lowerdir+", l.c_str(), 0) != 0) {
-                ok = false;
-                break;
-            }
-        if (ok) {
-            if (::fsconfig(fs.get(), FSCONFIG_SET_STRING, "upperdir", upper.c_str(), 0) != 0 ||
-                ::fsconfig(fs.get(), FSCONFIG_SET_STRING, "workdir", work.c_str(), 0) != 0 ||
-                ::fsconfig(fs.get(), FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) != 0)
-                return fail_errno("overlay on {}", target);
-            UniqueFd mnt(::fsmount(fs.get(), FSMOUNT_CLOEXEC, 0));
-            if (!mnt) return fail_errno("overlay on {}: fsmount", target);
-            if (::move_mount(mnt.get(), "", AT_FDCWD, target.c_str(), MOVE_MOUNT_F_EMPTY_PATH) != 0)
-                return fail_errno("overlay on {}: move_mount", target);
-            return {};
-        }
-    }
-    // mount(2): lowers named relative to their common directory keep the option short.
-    std::string parent = lowers_top_first.front().substr(0, lowers_top_first.front().rfind('/'));
-    std::string opts = "lowerdir=";
-    for (size_t i = 0; i < lowers_top_first.size(); ++i) {
-        if (i) opts += ":";
-        opts += lowers_top_first[i].substr(parent.size() + 1);
-    }
-    opts += ",upperdir=" + upper + ",workdir=" + work;
-    if (opts.size() >= static_cast<size_t>(::getpagesize()))
-        return fail_invalid("overlay on {}: {} layers do not fit the mount options", target,
-                            lowers_top_first.size());
-    UniqueFd cwd(::open(".", O_PATH | O_DIRECTORY | O_CLOEXEC));
-    if (::chdir(parent.c_str()) != 0) return fail_errno("chdir {}", parent);
-    int r = ::mount("overlay", target.c_str(), "overlay", 0, opts.c_str());
-    int saved = errno;
-    if (cwd) (void)::fchdir(cwd.get());
-    errno = saved;
-    if (r != 0) return fail_errno("overlay on {}", target);
-    return {};
-}
-
 Status copy_xattrs(int src, int dst, const std::string& shown) {
     char names[8192];
     ssize_t n = ::flistxattr(src, names, sizeof names);
@@ -227,6 +181,53 @@ Result<bool> probe_overlay(const Store& store, std::string& why) {
 }
 
 }  // namespace
+
+// Mounts an overlay with the new mount API: one "lowerdir+" per layer, so the page-size
+// limit of mount(2)'s option string never applies. Falls back to mount(2) with lower paths
+// relative to layers/ (the caller's cwd) on kernels before 6.8.
+Status mount_overlay(const std::vector<std::string>& lowers_top_first, const std::string& upper,
+                     const std::string& work, const std::string& target) {
+    UniqueFd fs(::fsopen("overlay", FSOPEN_CLOEXEC));
+    if (fs) {
+        bool ok = true;
+        for (auto& l : lowers_top_first)
+            if (::fsconfig(fs.get(), FSCONFIG_SET_STRING, "lowerdir+", l.c_str(), 0) != 0) {
+                ok = false;
+                break;
+            }
+        if (ok) {
+            if ((!upper.empty() &&
+                 (::fsconfig(fs.get(), FSCONFIG_SET_STRING, "upperdir", upper.c_str(), 0) != 0 ||
+                  ::fsconfig(fs.get(), FSCONFIG_SET_STRING, "workdir", work.c_str(), 0) != 0)) ||
+                ::fsconfig(fs.get(), FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) != 0)
+                return fail_errno("overlay on {}", target);
+            UniqueFd mnt(::fsmount(fs.get(), FSMOUNT_CLOEXEC, 0));
+            if (!mnt) return fail_errno("overlay on {}: fsmount", target);
+            if (::move_mount(mnt.get(), "", AT_FDCWD, target.c_str(), MOVE_MOUNT_F_EMPTY_PATH) != 0)
+                return fail_errno("overlay on {}: move_mount", target);
+            return {};
+        }
+    }
+    // mount(2): lowers named relative to their common directory keep the option short.
+    std::string parent = lowers_top_first.front().substr(0, lowers_top_first.front().rfind('/'));
+    std::string opts = "lowerdir=";
+    for (size_t i = 0; i < lowers_top_first.size(); ++i) {
+        if (i) opts += ":";
+        opts += lowers_top_first[i].substr(parent.size() + 1);
+    }
+    if (!upper.empty()) opts += ",upperdir=" + upper + ",workdir=" + work;
+    if (opts.size() >= static_cast<size_t>(::getpagesize()))
+        return fail_invalid("overlay on {}: {} layers do not fit the mount options", target,
+                            lowers_top_first.size());
+    UniqueFd cwd(::open(".", O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (::chdir(parent.c_str()) != 0) return fail_errno("chdir {}", parent);
+    int r = ::mount("overlay", target.c_str(), "overlay", 0, opts.c_str());
+    int saved = errno;
+    if (cwd) (void)::fchdir(cwd.get());
+    errno = saved;
+    if (r != 0) return fail_errno("overlay on {}", target);
+    return {};
+}
 
 Result<ResolvedImage> resolve_image(const Store& store, const std::string& reference) {
     auto db = store.load_db();

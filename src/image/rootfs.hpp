@@ -15,6 +15,7 @@
 // with {"driver": "vfs"} in <root>/storage.json or HUSK_STORAGE_DRIVER=vfs.
 // While a container holds a rootfs, `husk rmi` refuses its image (unless forced).
 #include <string>
+#include <vector>
 
 #include "common/error.hpp"
 #include "image/store.hpp"
@@ -42,5 +43,9 @@ DriverChoice choose_driver(const Store& store);
                                                  const std::string& container_dir);
 [[nodiscard]] Status unmount_rootfs(Store& store, const std::string& container_id);
 [[nodiscard]] Status release_rootfs(Store& store, const std::string& container_id);
+// Mounts an overlay of `lowers_top_first` (+ upper/work when upper is not empty) on target.
+[[nodiscard]] Status mount_overlay(const std::vector<std::string>& lowers_top_first,
+                                   const std::string& upper, const std::string& work,
+                                   const std::string& target);
 
 }  // namespace husk::image
