@@ -66,9 +66,12 @@ Json namespaces_section(const Target& t, Json& findings) {
         uint64_t inode = ns_inode(pid_dir(t, t.init_pid) + "/ns/" + name);
         if (inode == 0) continue;  // not supported by this kernel
         Json ns = {{"type", name}, {"inode", inode}};
-        bool host = inode == ns_inode(t.proc + "/1/ns/" + name);
+        // /proc/1/ns may be out of reach (a pid 1 in another user namespace, or not
+        // dumpable): then "host" is unknown (null) and the caller's namespaces stand in.
+        uint64_t host_inode = ns_inode(t.proc + "/1/ns/" + name);
+        bool host = host_inode != 0 && inode == host_inode;
         bool caller = inode == ns_inode(t.proc + "/self/ns/" + name);
-        ns["shared_with_host"] = host;
+        ns["shared_with_host"] = host_inode == 0 ? Json(nullptr) : Json(host);
         ns["shared_with_caller"] = caller;
         Json with = Json::array();
         for (const auto& peer : t.peers)
@@ -86,6 +89,7 @@ Json namespaces_section(const Target& t, Json& findings) {
                          fmt::format("{} namespace: the config asks for a new one, but it is "
                                      "the {}'s ({})",
                                      name, host ? "host" : "runtime caller", inode));
+                // (the runtime caller's namespaces are the host's unless it runs nested)
                 for (const auto& peer : with)
                     flag(findings, "warning", "namespaces",
                          fmt::format("{} namespace: the config asks for a new one, but it is "
@@ -318,6 +322,17 @@ void check_security(const Target& t, const Json& init, Json& findings) {
                                   {"inheritable", &c.inheritable},
                                   {"ambient", &c.ambient}}) {
             if (std::string(set) == "effective" && spec.process.user.uid != 0) continue;
+            // At exec the kernel gives a root process its whole permitted set as effective
+            // (legacy root semantics): that is no drift from the config, but worth knowing.
+            if (std::string(set) == "effective" &&
+                sec["capabilities"]["effective"] == sec["capabilities"]["permitted"]) {
+                if (names_of(c.effective) != names_of(c.permitted))
+                    flag(findings, "info", "security",
+                         "the effective set is the permitted set: execve gives uid 0 all "
+                         "its permitted capabilities, whatever process.capabilities.effective "
+                         "says");
+                continue;
+            }
             auto held = sec["capabilities"][set];
             if (!held.is_array()) continue;
             std::vector<std::string> want = names_of(*asked);
@@ -369,6 +384,7 @@ Json network_section(const Target& t, const Json& namespaces, Json& findings) {
         if (ns["type"] == "net") {
             out["namespace"] = ns["inode"];
             out["shared_with_host"] = ns["shared_with_host"];
+            out["shared_with_caller"] = ns["shared_with_caller"];
             out["shared_with"] = ns["shared_with"];
         }
     auto view = read_netns(pid_dir(t, t.init_pid) + "/ns/net");
@@ -411,7 +427,7 @@ Json network_section(const Target& t, const Json& namespaces, Json& findings) {
     bool any_up = false, has_default = false;
     for (const auto& l : view->links) any_up |= l.up && l.kind != "loopback";
     for (const auto& r : view->routes) has_default |= r.destination == "default";
-    if (!out.value("shared_with_host", false)) {
+    if (!out["shared_with_host"].is_boolean() || !out["shared_with_host"].get<bool>()) {
         if (!any_up)
             flag(findings, "info", "network",
                  "no interface other than loopback is up: the container cannot reach any network");
@@ -426,6 +442,48 @@ Json network_section(const Target& t, const Json& namespaces, Json& findings) {
     }
     return out;
 }
+
+namespace {
+
+const char* action_name(oci::SeccompAction a) {
+    switch (a) {
+        case oci::SeccompAction::kill_process:
+            return "kill_process";
+        case oci::SeccompAction::kill_thread:
+            return "kill_thread";
+        case oci::SeccompAction::trap:
+            return "trap";
+        case oci::SeccompAction::errno_ret:
+            return "errno";
+        case oci::SeccompAction::trace:
+            return "trace";
+        case oci::SeccompAction::allow:
+            return "allow";
+        case oci::SeccompAction::log:
+            return "log";
+        case oci::SeccompAction::notify:
+            return "notify";
+    }
+    return "?";
+}
+
+// The kernel tells only that a filter is loaded (and how many); which calls it stops is in
+// the config: its default and the calls whose action differs from it.
+Json seccomp_config(const oci::Seccomp& sc) {
+    Json differ = Json::object();
+    for (const auto& rule : sc.syscalls) {
+        if (rule.action == sc.default_action) continue;
+        std::string action = action_name(rule.action);
+        if (rule.errno_ret) action += fmt::format("({})", *rule.errno_ret);
+        if (!rule.args.empty()) action += " (with argument conditions)";
+        for (const auto& name : rule.names) differ[action].push_back(name);
+    }
+    std::string def = action_name(sc.default_action);
+    if (sc.default_errno_ret) def += fmt::format("({})", *sc.default_errno_ret);
+    return {{"default_action", def}, {"rules", sc.syscalls.size()}, {"not_default", differ}};
+}
+
+}  // namespace
 
 Result<Json> explain(const Target& t) {
     if (t.init_pid <= 0) return fail_invalid("container {}: no init pid", t.id);
@@ -449,6 +507,8 @@ Result<Json> explain(const Target& t) {
         if (p.value("init", false)) {
             report["security"] = p.value("security", Json::object());
             report["rlimits"] = p.value("rlimits", Json::array());
+            if (t.config && t.config->linux.seccomp)
+                report["security"]["seccomp"]["config"] = seccomp_config(*t.config->linux.seccomp);
             check_security(t, p, findings);
         }
     report["network"] = network_section(t, report["namespaces"], findings);

@@ -78,7 +78,7 @@ std::string render_text(const Json& r) {
     out += fmt::format("  {:<18} {:<12} {:<28} {}\n", "TYPE", "INODE", "SHARED WITH", "CONFIG");
     for (const auto& ns : r["namespaces"]) {
         std::string shared;
-        if (ns.value("shared_with_host", false))
+        if (ns["shared_with_host"] == true)
             shared = "host";
         else if (ns.value("shared_with_caller", false))
             shared = "runtime caller";
@@ -144,6 +144,17 @@ std::string render_text(const Json& r) {
         out += fmt::format("  seccomp      {} ({} filters)   no_new_privs {}\n",
                            str(s["seccomp"]["mode"]), str(s["seccomp"]["filters"]),
                            s.value("no_new_privs", false) ? "yes" : "no");
+        if (s["seccomp"].contains("config")) {
+            const Json& c = s["seccomp"]["config"];
+            out += fmt::format("  seccomp cfg  default {}, {} rules\n", str(c["default_action"]),
+                               str(c["rules"]));
+            for (auto& [action, names] : c["not_default"].items()) {
+                std::string list;
+                for (size_t i = 0; i < names.size() && i < 12; ++i) list += str(names[i]) + " ";
+                if (names.size() > 12) list += fmt::format("(+{} more)", names.size() - 12);
+                wrap(out, fmt::format("    {:<10} ", action), list);
+            }
+        }
         for (const char* which : {"uid_map", "gid_map"}) {
             std::string rows;
             for (const auto& m : s["id_maps"][which])
@@ -156,7 +167,9 @@ std::string render_text(const Json& r) {
 
     const Json& net = r["network"];
     out += fmt::format("\nNETWORK  namespace {}{}\n", str(net.value("namespace", Json())),
-                       net.value("shared_with_host", false) ? " (the host's)" : "");
+                       net["shared_with_host"] == true     ? " (the host's)"
+                       : net["shared_with_caller"] == true ? " (the runtime caller's)"
+                                                           : "");
     if (net.contains("error")) out += "  " + str(net["error"]) + "\n";
     for (const auto& l : net.value("interfaces", Json::array())) {
         std::string addrs;
