@@ -176,7 +176,7 @@ std::string render_text(const Json& r) {
         for (const auto& a : l["addresses"])
             addrs += fmt::format(" {}/{}", str(a["address"]), str(a["prefix"]));
         out += fmt::format(
-            "  {:<10} {:<8} {:<5} mtu {:<6}{}\n", str(l["name"]),
+            "  {:<10} {:<8} {:<10} mtu {:<6}{}\n", str(l["name"]),
             l["kind"].get<std::string>().empty() ? "-" : str(l["kind"]),
             l["up"].get<bool>() ? (l["carrier"].get<bool>() ? "UP" : "NO-CARRIER") : "DOWN",
             str(l["mtu"]), addrs);
