@@ -338,6 +338,11 @@ Result<pid_t> Runtime::spawn(const CreateOptions& options, bool keep_child) {
     init.hooks = !hooks.prestart.empty() || !hooks.create_runtime.empty() ||
                  !hooks.create_container.empty() || !hooks.start_container.empty();
     for (auto& [type, fd] : *joins) {
+        // Recorded only for the namespaces this process joins (the init joins the others).
+        trace::Step t_setns("setns", "join the {} namespace (runtime, before the clone)",
+                            oci::namespace_type_name(type));
+        if (type != oci::NamespaceType::pid && !(new_user && type != oci::NamespaceType::user))
+            t_setns.cancel();
         if (type == oci::NamespaceType::pid) {
             // Joining a pid namespace applies to the caller's next child: the init.
             if (::setns(fd.get(), CLONE_NEWPID) != 0) return fail_errno("join the pid namespace");

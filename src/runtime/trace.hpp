@@ -35,6 +35,7 @@ public:
     Step(const Step&) = delete;
     Step& operator=(const Step&) = delete;
     ~Step() { done(); }
+    void cancel() { start_ = 0; }
     void done() {
         if (start_ != 0) record(name_, detail_, start_, now_ns());
         start_ = 0;

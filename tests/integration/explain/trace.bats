@@ -74,3 +74,16 @@ trace_lines() {
 	[[ $(jq -r 'select(.msg | test("init +pivot_root")) | .level' "$TEST_TMP/log.json") == debug ]] ||
 		fail "no pivot_root step"
 }
+
+@test "--debug: a namespace joined by path is a setns step, the new ones are in the clone" {
+	set_args true
+	make_netns
+	update_config '.linux.namespaces |= map(if .type == "network" then .path = $p else . end)' \
+		--arg p "/var/run/netns/$HOST_NETNS"
+	rt --debug run -b "$BUNDLE" "$ID" </dev/null 2>"$TEST_TMP/err"
+	local steps
+	steps=$(grep 'trace:' "$TEST_TMP/err")
+	assert_match "$steps" "init +setns +join the network namespace"
+	assert_match "$steps" "clone3 +new namespaces: mount,pid,uts,ipc"
+	assert_not_contains "$(grep clone3 <<<"$steps")" "network"
+}
