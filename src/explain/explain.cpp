@@ -205,7 +205,9 @@ Json processes_section(const Target& t, const Json& cgroup, Json& findings) {
     // Every process in the init's cgroup: processes exec'd later joined it.
     std::vector<pid_t> pids;
     for (const auto& h : cgroup.value("hierarchies", Json::array())) {
-        auto procs = read_file(h.value("dir", "") + "/cgroup.procs");
+        // A root cgroup holds the whole host: it says nothing about this container.
+        if (!h["dir"].is_string() || h.value("path", "/") == "/") continue;
+        auto procs = read_file(h["dir"].get<std::string>() + "/cgroup.procs");
         if (!procs) continue;
         for (auto& line : split_lines(*procs)) pids.push_back(std::atoi(line.c_str()));
         if (!pids.empty()) break;
