@@ -15,10 +15,13 @@
 
 #include "common/files.hpp"
 #include "common/log.hpp"
+#include "explain/explain.hpp"
+#include "explain/runtime_target.hpp"
 #include "oci/runtime_spec.hpp"
 #include "runtime/container.hpp"
 #include "runtime/exec.hpp"
 #include "runtime/features.hpp"
+#include "runtime/trace.hpp"
 
 namespace {
 
@@ -237,6 +240,7 @@ int events_loop(const husk::runtime::Runtime& rt, const std::string& id, bool on
 }
 
 int main(int argc, char** argv) {
+    uint64_t started = husk::runtime::trace::now_ns();
     CLI::App app{"husk-runtime: an OCI container runtime (runc compatible)", "husk-runtime"};
     app.require_subcommand(1);
     app.set_version_flag("-v,--version", husk::runtime::version_text());
@@ -339,6 +343,11 @@ int main(int argc, char** argv) {
         ->check(CLI::Range(1u, 86400u));
     events->add_option("id", id)->required();
 
+    bool explain_json = false;
+    auto* explain = app.add_subcommand("explain", "show a container as the kernel has it");
+    explain->add_flag("--json", explain_json, "the report as JSON");
+    explain->add_option("id", id)->required();
+
     husk::runtime::ExecOptions exec_opts;
     auto* exec = app.add_subcommand("exec", "run a new process in a running container");
     exec->add_option("-p,--process", exec_opts.process_file, "runtime-spec process JSON file");
@@ -386,8 +395,14 @@ int main(int argc, char** argv) {
                                  "husk-runtime yet"));
 
     husk::runtime::Runtime rt(root);
+    // --debug traces how the container is built, step by step, with timings.
+    if (debug && (*create || *run)) husk::runtime::trace::enable(started);
     try {
-        if (*create) return finish(rt.create(create_opts));
+        if (*create) {
+            auto created = rt.create(create_opts);
+            husk::runtime::trace::report();
+            return finish(created);
+        }
         if (*start) return finish(rt.start(id));
         if (*state) {
             auto json = rt.state(id);
@@ -415,6 +430,7 @@ int main(int argc, char** argv) {
         }
         if (*run) {
             auto code = rt.run(run_opts, detach);
+            husk::runtime::trace::report();
             if (!code) return report(code.error());
             return *code;
         }
@@ -440,6 +456,15 @@ int main(int argc, char** argv) {
             return 0;
         }
         if (*events) return events_loop(rt, id, events_stats, events_interval);
+        if (*explain) {
+            auto target = husk::explain::runtime_target(rt.store(), id);
+            if (!target) return report(target.error());
+            auto result = husk::explain::explain(*target);
+            if (!result) return report(result.error());
+            std::cout << (explain_json ? result->dump(2) + "\n"
+                                       : husk::explain::render_text(*result));
+            return 0;
+        }
         if (*features) {
             std::cout << husk::runtime::features_json() << "\n";
             return 0;

@@ -6,6 +6,7 @@
 
 #include "common/files.hpp"
 #include "runtime/cgroup_devices_bpf.hpp"
+#include "runtime/trace.hpp"
 
 namespace husk::runtime {
 namespace {
@@ -488,6 +489,7 @@ Status apply_cgroup_writes(const std::vector<CgroupDir>& dirs,
             const auto& [file, value] = w.alternatives[i];
             std::string path = d->path + "/" + file;
             if (i + 1 < w.alternatives.size() && !path_exists(path)) continue;
+            trace::Step t("cgroup write", "{} = {}", path, value);
             auto st = write_file(path, value);
             if (st) return {};
             if (st.error().errnum() == ENOENT)

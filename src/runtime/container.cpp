@@ -36,6 +36,7 @@
 #include "runtime/seccomp.hpp"
 #include "runtime/sync.hpp"
 #include "runtime/terminal.hpp"
+#include "runtime/trace.hpp"
 
 namespace husk::runtime {
 namespace {
@@ -130,6 +131,20 @@ std::vector<pid_t> cgroup_pids(const ContainerState& state) {
 
 std::atomic<pid_t> g_forward_to{0};
 
+// "user,mount,pid" from clone flags, for the trace.
+std::string namespace_names(unsigned long flags) {
+    std::string out;
+    for (auto [flag, name] : {std::pair{CLONE_NEWUSER, "user"},
+                              {CLONE_NEWNS, "mount"},
+                              {CLONE_NEWPID, "pid"},
+                              {CLONE_NEWNET, "network"},
+                              {CLONE_NEWUTS, "uts"},
+                              {CLONE_NEWIPC, "ipc"}})
+        if (flags & static_cast<unsigned long>(flag))
+            out += (out.empty() ? "" : ",") + std::string(name);
+    return out.empty() ? "none" : out;
+}
+
 void forward_signal(int signal) {
     pid_t pid = g_forward_to.load();
     if (pid > 0) ::kill(pid, signal);
@@ -177,9 +192,11 @@ Result<pid_t> Runtime::spawn(const CreateOptions& options, bool keep_child) {
     HUSK_TRY(validate_container_id(options.id));
     auto bundle = real_path(options.bundle, "bundle");
     if (!bundle) return fail(bundle.error());
+    trace::Step t_config("parse config.json", "{}", *bundle);
     auto loaded = oci::load_config(*bundle);
     if (!loaded) return fail(loaded.error());
     oci::Spec spec = std::move(*loaded);
+    t_config.done();
 
     std::string root_path =
         spec.root.path.front() == '/' ? spec.root.path : *bundle + "/" + spec.root.path;
@@ -196,6 +213,7 @@ Result<pid_t> Runtime::spawn(const CreateOptions& options, bool keep_child) {
     if (!mount_ns->path.empty())
         return fail_invalid("linux.namespaces: joining a mount namespace by path is not supported");
 
+    trace::Step t_plan("plan mounts", "{} mounts in config.json", spec.mounts.size());
     auto mounts = plan_mounts(spec, *bundle);
     if (!mounts) return fail(mounts.error());
     HUSK_TRY(check_lsm_support(spec, detect_lsms()));
@@ -214,13 +232,19 @@ Result<pid_t> Runtime::spawn(const CreateOptions& options, bool keep_child) {
                 "so the kernel cannot raise it; the container will not have it",
                 name);
     }
+    t_plan.done();
     std::optional<SeccompProgram> seccomp;
+    trace::Step t_seccomp("prepare seccomp", "{}",
+                          spec.linux.seccomp ? "compile or cached BPF" : "none");
     if (spec.linux.seccomp) {
         auto program = prepare_seccomp(*spec.linux.seccomp, store_.root() + "/@cache/seccomp");
         if (!program) return fail(program.error());
         seccomp = std::move(*program);
     }
+    t_seccomp.done();
+    trace::Step t_ns("open namespaces to join");
     auto joins = open_namespaces(spec);
+    t_ns.done();
     if (!joins) return fail(joins.error());
     UniqueFd console_socket;
     if (spec.process.terminal) {
@@ -232,11 +256,14 @@ Result<pid_t> Runtime::spawn(const CreateOptions& options, bool keep_child) {
         if (!connected) return fail(connected.error());
         console_socket = std::move(*connected);
     }
+    trace::Step t_detect("detect cgroups", "plan linux.resources");
     auto cgroup_host = detect_cgroups();
     if (!cgroup_host) return fail(cgroup_host.error().wrap("detect cgroups"));
     auto limits = plan_resources(cgroup_caps(*cgroup_host), spec.linux.resources);
     if (!limits) return fail(limits.error());
     auto device_limits = take_device_writes(*limits);
+    t_detect.done();
+    trace::Step t_reserve("reserve state dir", "{}", store_.dir(options.id));
 
     // Side effects start here; each one is undone if a later step fails.
     HUSK_TRY(store_.reserve(options.id));
@@ -260,7 +287,9 @@ Result<pid_t> Runtime::spawn(const CreateOptions& options, bool keep_child) {
         if (!fifo) return fail_errno("open {}", fifo_path);
     }
 
+    t_reserve.done();
     Cgroup cgroup;
+    trace::Step t_cgroup("create cgroup", "layout {}", cgroup_layout_name(cgroup_host->layout));
     if (cgroup_host->layout != CgroupLayout::none) {
         auto made = Cgroup::create(*cgroup_host, spec.linux.cgroups_path, options.id);
         if (!made) return fail(made.error());
@@ -269,6 +298,7 @@ Result<pid_t> Runtime::spawn(const CreateOptions& options, bool keep_child) {
         log::debug("no cgroup filesystem mounted: the container runs without a cgroup");
     }
     auto destroy_cgroup = ScopeExit([&] { (void)cgroup.destroy(); });
+    t_cgroup.done();
     HUSK_TRY(apply_cgroup_writes(cgroup.dirs(), cgroup.created(), *limits));
 
     int pair[2];
@@ -308,6 +338,11 @@ Result<pid_t> Runtime::spawn(const CreateOptions& options, bool keep_child) {
     init.hooks = !hooks.prestart.empty() || !hooks.create_runtime.empty() ||
                  !hooks.create_container.empty() || !hooks.start_container.empty();
     for (auto& [type, fd] : *joins) {
+        // Recorded only for the namespaces this process joins (the init joins the others).
+        trace::Step t_setns("setns", "join the {} namespace (runtime, before the clone)",
+                            oci::namespace_type_name(type));
+        if (type != oci::NamespaceType::pid && !(new_user && type != oci::NamespaceType::user))
+            t_setns.cancel();
         if (type == oci::NamespaceType::pid) {
             // Joining a pid namespace applies to the caller's next child: the init.
             if (::setns(fd.get(), CLONE_NEWPID) != 0) return fail_errno("join the pid namespace");
@@ -332,6 +367,8 @@ Result<pid_t> Runtime::spawn(const CreateOptions& options, bool keep_child) {
     // Our own /proc/<pid>/exe is out of the container's reach too.
     ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     ::fflush(nullptr);
+    trace::Step t_clone("clone3", "new namespaces: {}",
+                        trace::enabled() ? namespace_names(flags) : "");
     // clone3 places the init in its v2 cgroup at birth (CLONE_INTO_CGROUP); v1 hierarchies
     // (and kernels without clone3) take a write to cgroup.procs below.
     UniqueFd unified = cgroup.open_unified();
@@ -350,6 +387,7 @@ Result<pid_t> Runtime::spawn(const CreateOptions& options, bool keep_child) {
         run_init(init);
     }
     pid_t pid = static_cast<pid_t>(rc);
+    t_clone.done();
     child_end.reset();
     fifo.reset();
     unified.reset();
@@ -358,6 +396,7 @@ Result<pid_t> Runtime::spawn(const CreateOptions& options, bool keep_child) {
         ::waitpid(pid, nullptr, 0);
     });
 
+    trace::Step t_maps("write id maps", "{}", new_user ? "uid_map, gid_map" : "no user namespace");
     if (new_user) {
         std::string proc = "/proc/" + std::to_string(pid);
         // Without CAP_SETGID over the parent namespace (rootless) the kernel takes a gid_map
@@ -370,6 +409,9 @@ Result<pid_t> Runtime::spawn(const CreateOptions& options, bool keep_child) {
                      "linux.gidMappings");
     }
     HUSK_TRY(sync_send(parent_end.get(), SyncType::go));
+    t_maps.done();
+    trace::Step t_join("join cgroup", "{}",
+                       born_in_cgroup ? "v1 cgroup.procs (born in v2)" : "cgroup.procs");
     if (auto joined = cgroup.add_process(pid, born_in_cgroup); !joined) {
         // The init may have failed first (and so left the cgroup): its error is the one to show.
         ::kill(pid, SIGKILL);
@@ -380,6 +422,7 @@ Result<pid_t> Runtime::spawn(const CreateOptions& options, bool keep_child) {
     }
     // If this fails, the init is gone; its own error is already queued for the receive below.
     (void)sync_send(parent_end.get(), SyncType::cgroup_joined);
+    t_join.done();
 
     ContainerState state;
     state.id = options.id;
@@ -422,6 +465,7 @@ Result<pid_t> Runtime::spawn(const CreateOptions& options, bool keep_child) {
             oom_context(cgroup.dirs(), reply.error()).wrap("create container {}", options.id));
     if (reply->type != SyncType::ready)
         return fail(Error(reply->errnum, reply->text).wrap("create container {}", options.id));
+    trace::Step t_finish("device rules, state.json");
     HUSK_TRY(apply_cgroup_writes(cgroup.dirs(), cgroup.created(), device_limits));
 
     state.init_start_time = process_start_time(pid);
@@ -436,10 +480,13 @@ Result<pid_t> Runtime::spawn(const CreateOptions& options, bool keep_child) {
         HUSK_TRY(send_seccomp_listener(*spec.linux.seccomp, reply->fd.get(), pid,
                                        state_json(state, ContainerStatus::creating)));
 
+    t_finish.done();
     if (keep_child) {
+        trace::Step t_exec("start and exec", "{}", spec.process.args.front());
         HUSK_TRY(sync_send(parent_end.get(), SyncType::start));
-        // poststart waits for the exec (its socket end closes then; see start()).
-        if (!hooks.poststart.empty()) (void)sync_receive(parent_end.get());
+        // poststart waits for the exec (its socket end closes then; see start()); so does
+        // the trace, to time it.
+        if (!hooks.poststart.empty() || trace::enabled()) (void)sync_receive(parent_end.get());
     }
     kill_child.dismiss();
     destroy_cgroup.dismiss();
@@ -511,11 +558,14 @@ Result<int> Runtime::run(const CreateOptions& options, bool detach) {
     g_forward_to.store(*pid);
 
     int wstatus = 0;
+    trace::Step t_wait("container runs", "until pid {} exits", *pid);
     while (::waitpid(*pid, &wstatus, 0) < 0) {
         if (errno != EINTR) return fail_errno("wait for container {:?}", options.id);
     }
+    t_wait.done();
     g_forward_to.store(0);
     int code = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);
+    trace::Step t_delete("delete", "cgroup, state dir");
     HUSK_TRY(remove(options.id, true));
     return code;
 }

@@ -18,12 +18,14 @@
 #include "runtime/process_setup.hpp"
 #include "runtime/sync.hpp"
 #include "runtime/terminal.hpp"
+#include "runtime/trace.hpp"
 
 namespace husk::runtime {
 namespace {
 
 Status join_namespaces(const InitArgs& args) {
     for (const auto& [type, fd] : args.join) {
+        trace::Step t("setns", "join the {} namespace", oci::namespace_type_name(type));
         if (::setns(fd, oci::namespace_clone_flag(type)) != 0)
             return fail_errno("join the {} namespace", oci::namespace_type_name(type));
         ::close(fd);
@@ -49,6 +51,7 @@ Status become_user_namespace_root() {
 // The parent moves us into the cgroup while we build the rootfs: on cgroup v1 the first
 // write to cgroup.procs waits out an RCU grace period (milliseconds), so the two overlap.
 Status wait_for_cgroup_then_unshare(const InitArgs& args) {
+    trace::Step t("wait for cgroup", "runtime writes cgroup.procs, then unshare cgroup ns");
     auto joined = sync_receive(args.sync_fd);
     if (!joined) return fail(joined.error());
     if (joined->type != SyncType::cgroup_joined)
@@ -61,6 +64,7 @@ Status wait_for_cgroup_then_unshare(const InitArgs& args) {
 
 Status enter_new_time_namespace(const InitArgs& args) {
     if (args.new_time_ns) {
+        trace::Step t("unshare time namespace");
         if (::unshare(CLONE_NEWTIME) != 0) return fail_errno("create the time namespace");
         // The offsets must be in place before the first process enters (at exec).
         std::string offsets;
@@ -112,14 +116,18 @@ Status run_create_hooks(const InitArgs& args) {
 // Everything between the clone and "ready", in the order the kernel needs it.
 Status setup(const InitArgs& args, UniqueFd& listener) {
     const oci::Spec& spec = *args.spec;
+    trace::Step t_go("wait for go", "runtime writes id maps");
     auto go = sync_receive(args.sync_fd);
     if (!go) return fail(go.error());
     if (go->type != SyncType::go) return fail_invalid("unexpected message from the runtime");
 
+    t_go.done();
     HUSK_TRY(join_namespaces(args));
+    trace::Step t_ids("become ns root, hostname");
     if (args.rootfs.user_namespace) HUSK_TRY(become_user_namespace_root());
     HUSK_TRY(enter_new_time_namespace(args));
     HUSK_TRY(apply_uts(spec));
+    t_ids.done();
     if (auto st = prepare_rootfs(args.rootfs); !st) {
         Error err = st.error().wrap("prepare rootfs {}", args.rootfs.rootfs);
         if (err.errnum() == EACCES && args.rootfs.user_namespace)
@@ -135,9 +143,17 @@ Status setup(const InitArgs& args, UniqueFd& listener) {
         HUSK_TRY(wait_for_cgroup_then_unshare(args));
         HUSK_TRY(run_create_hooks(args));
     }
+    trace::Step t_pivot("pivot_root", "{}", args.rootfs.rootfs);
     HUSK_TRY(enter_rootfs(args.rootfs.rootfs));
+    t_pivot.done();
+    trace::Step t_sysctl("sysctl", "{} keys", spec.linux.sysctl.size());
     HUSK_TRY(apply_sysctl(spec));
+    t_sysctl.done();
+    trace::Step t_finish("masks, read-only paths", "{} masked, {} read-only{}",
+                         spec.linux.masked_paths.size(), spec.linux.readonly_paths.size(),
+                         spec.root.readonly ? ", read-only root" : "");
     HUSK_TRY(finish_rootfs(spec));
+    t_finish.done();
     if (args.console) {
         // After pivot_root and the mounts: the pty is one of the container's devpts.
         auto master = setup_console(spec.process);
@@ -147,19 +163,25 @@ Status setup(const InitArgs& args, UniqueFd& listener) {
     if (!args.hooks) HUSK_TRY(wait_for_cgroup_then_unshare(args));
 
     const auto& process = spec.process;
+    trace::Step t_limits("rlimits, oom score, labels", "{} rlimits", process.rlimits.size());
     HUSK_TRY(apply_rlimits(process));
     HUSK_TRY(apply_oom_score_adj(process));
     HUSK_TRY(apply_personality(spec.linux));
     HUSK_TRY(apply_exec_labels(process));
+    t_limits.done();
     // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN, which the identity switch
     // may drop: load it while we still have it (runc's order). With no_new_privs it is loaded
     // last, in run_init, so the fewest syscalls run under it.
     if (args.seccomp != nullptr && !process.no_new_privileges) {
+        trace::Step t("load seccomp", "before the uid switch (no noNewPrivileges)");
         auto fd = load_seccomp(*args.seccomp);
         if (!fd) return fail(fd.error().wrap("linux.seccomp"));
         listener = std::move(*fd);
     }
+    trace::Step t_ident("identity, capabilities", "uid {} gid {}", process.user.uid,
+                        process.user.gid);
     HUSK_TRY(apply_identity(process));
+    t_ident.done();
     if (::chdir(process.cwd.c_str()) != 0) return fail_errno("process.cwd {}", process.cwd);
     if (process.no_new_privileges && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
         return fail_errno("process.noNewPrivileges");
@@ -196,7 +218,9 @@ void run_init(const InitArgs& args) {
 
     UniqueFd listener;
     if (auto st = setup(args, listener); !st) report_and_exit(args.sync_fd, st.error());
+    trace::Step t_find("find executable", "{}", args.spec->process.args.front());
     auto executable = find_executable(args.spec->process);
+    t_find.done();
     if (!executable) report_and_exit(args.sync_fd, executable.error());
 
     std::vector<char*> argv, envp;
@@ -208,6 +232,7 @@ void run_init(const InitArgs& args) {
 
     ::prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
     if (args.seccomp != nullptr && args.spec->process.no_new_privileges) {
+        trace::Step t("load seccomp", "last step before exec (noNewPrivileges)");
         auto fd = load_seccomp(*args.seccomp);
         if (!fd) report_and_exit(args.sync_fd, fd.error().wrap("linux.seccomp"));
         listener = std::move(*fd);

@@ -12,6 +12,7 @@
 
 #include "common/safe_path.hpp"
 #include "runtime/idmap.hpp"
+#include "runtime/trace.hpp"
 
 namespace husk::runtime {
 namespace {
@@ -273,15 +274,24 @@ Status prepare_rootfs(const RootfsPlan& plan) {
     // the config's sense only after the pivot, where it no longer reaches the host.
     unsigned long propagation = propagation_flags(spec.linux.rootfs_propagation);
     unsigned long first = (propagation & MS_SHARED) ? (MS_SLAVE | MS_REC) : propagation;
+    trace::Step t_bind("rootfs propagation, bind", "{}", plan.rootfs);
     HUSK_TRY_CTX(do_mount("", "/", nullptr, first, "", "/"), "set rootfs propagation");
 
     // pivot_root needs the new root to be a mount point: bind it onto itself.
     HUSK_TRY(do_mount(plan.rootfs, plan.rootfs, nullptr, MS_BIND | MS_REC, "", plan.rootfs));
     UniqueFd root_fd(::open(plan.rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
     if (!root_fd) return fail_errno("open rootfs {}", plan.rootfs);
+    t_bind.done();
 
-    for (const auto& step : plan.mounts) HUSK_TRY(mount_one(root_fd.get(), step, plan));
+    for (const auto& step : plan.mounts) {
+        trace::Step t("mount", "{} {} {} flags {:#x}{}", step.destination,
+                      step.bind ? "bind" : step.fstype, step.source, step.flags,
+                      step.data.empty() ? "" : " " + step.data);
+        HUSK_TRY(mount_one(root_fd.get(), step, plan));
+    }
+    trace::Step t_dev("devices", "{}", plan.user_namespace ? "bind host nodes" : "mknod");
     HUSK_TRY_CTX(make_devices(root_fd.get(), plan), "create devices");
+    t_dev.done();
 
     // The process's cwd is created if missing, as runc does.
     auto cwd = make_dirs_in_root(root_fd.get(), spec.process.cwd);
