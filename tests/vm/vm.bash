@@ -8,6 +8,11 @@
 
 bats_require_minimum_version 1.5.0
 
+fail() {
+	echo "FAIL: $*" >&2
+	return 1
+}
+
 VM_LIB=$BATS_TEST_DIRNAME/lib
 VM_GUEST=$BATS_TEST_DIRNAME/guest
 

@@ -284,8 +284,62 @@ check_no_internal_processes() {
 	[ -z "$(rt list -q 2>/dev/null)" ] || fail "state left: $(rt list -q)"
 }
 
+# The rig itself: the modules fetch-kernel took out of the .deb load with busybox modprobe
+# (dependencies from its modules.dep), and overlayfs then mounts.
+check_modules() {
+	for m in overlay veth bridge nf_tables nft_masq nft_nat nf_conntrack; do
+		modprobe "$m" 2>"$TMP/err" || fail "modprobe $m: $(cat "$TMP/err")"
+	done
+	for m in overlay veth bridge nf_tables nft_masq nf_nat nf_conntrack; do
+		grep -q "^$m " /proc/modules || fail "$m not in /proc/modules"
+	done
+	mkdir -p "$TMP/l" "$TMP/u" "$TMP/w" "$TMP/m"
+	echo lower >"$TMP/l/f"
+	mount -t overlay -o "lowerdir=$TMP/l,upperdir=$TMP/u,workdir=$TMP/w" overlay "$TMP/m" ||
+		fail "overlay mount"
+	echo upper >"$TMP/m/g"
+	expect_eq "$(cat "$TMP/m/f") $(cat "$TMP/u/g")" "lower upper" "overlay contents"
+	umount "$TMP/m"
+	DETAIL="$(wc -l </proc/modules) modules loaded"
+}
+
+# A bare boot (husk.bare=1): nothing but /dev is mounted. The runtime must say what is
+# missing; the checks after these mount what a distribution's init would first.
+check_bare_no_proc() {
+	[ ! -e /proc/self ] || fail "/proc is mounted in a bare guest"
+	[ ! -e /sys/fs/cgroup ] || [ -z "$(ls /sys/fs/cgroup)" ] || fail "/sys is populated in a bare guest"
+	set_cmd 'echo ran'
+	out=$(rt run --bundle "$BUNDLE" "$ID" 2>"$TMP/err") && fail "a container ran without /proc: $out"
+	err=$(cat "$TMP/err")
+	log "stderr: $err"
+	case "$err" in *"/proc/self/mountinfo"*) ;; *) fail "the error does not name /proc/self/mountinfo: $err" ;; esac
+	DETAIL=$err
+}
+
+check_bare_no_cgroup() {
+	[ -z "$(awk '$3 == "cgroup" || $3 == "cgroup2"' /proc/mounts)" ] || fail "a cgroup fs is mounted"
+	set_cmd 'echo ran'
+	out=$(rt run --bundle "$BUNDLE" "$ID" 2>"$TMP/err") || fail "a container without limits: $(cat "$TMP/err")"
+	expect_eq "$out" ran "output without cgroups"
+	set_resources '{"memory": {"limit": 33554432}}'
+	out=$(rt run --bundle "$BUNDLE" "$ID" 2>"$TMP/err") && fail "a memory limit was accepted without cgroups: $out"
+	err=$(cat "$TMP/err")
+	log "stderr: $err"
+	case "$err" in *"no cgroup filesystem is mounted"*) ;; *) fail "the error does not name the missing mount: $err" ;; esac
+	[ -z "$(rt list -q 2>/dev/null)" ] || fail "state left: $(rt list -q)"
+}
+
+if [ "$HUSK_VM_BARE" = 1 ]; then
+	run_checks bare_no_proc
+	mount -t proc proc /proc
+	run_checks bare_no_cgroup
+	. /vm/mounts.sh
+	mount_system
+	mount_cgroups "$HUSK_VM_MODE"
+fi
+
 checks=
-for w in $(cat /proc/cmdline); do
+for w in $HUSK_VM_CMDLINE; do
 	case "$w" in husk.checks=*) checks=$(echo "${w#husk.checks=}" | tr , ' ') ;; esac
 done
 if [ -z "$checks" ]; then
