@@ -431,7 +431,7 @@ void register_changes(CLI::App& app, CLI::App& image, Globals& g) {
     auto all = std::make_shared<bool>(false);
     auto* prune = image.add_subcommand("prune", "remove unused images");
     prune->add_flag("-a,--all", *all, "every image no container uses, not only untagged ones");
-    prune->add_flag("-f,--force", "no prompt (there is none)");
+    prune->add_flag("-f,--force");  // accepted for docker compatibility: there is no prompt
     prune->callback([all, &g] {
         g.exit_code = finish([&]() -> Status {
             auto store = open_store(g);

@@ -271,7 +271,12 @@ json hugetlb_stats(const std::vector<CgroupDir>& dirs) {
 }  // namespace
 
 uint64_t oom_kill_count(const std::vector<CgroupDir>& dirs) {
-    return memory_stats(dirs).value("oomKills", uint64_t{0});
+    // One file, not memory_stats(): `state` calls this, and engines call `state` often.
+    if (const CgroupDir* d = find_dir(dirs, "memory"))
+        return read_keyed(d->path + "/memory.oom_control")["oom_kill"];
+    if (const CgroupDir* v2 = find_dir(dirs, ""))
+        return read_keyed(v2->path + "/memory.events")["oom_kill"];
+    return 0;
 }
 
 Status freeze_cgroup(const std::vector<CgroupDir>& dirs, bool frozen) {

@@ -143,13 +143,18 @@ crun_() { c run --runc-binary "$HUSK_RUNTIME" --runc-root "$CT_RUNC_ROOT" --fifo
 	[ "$status" -ne 0 ]
 }
 
-@test "an error from husk-runtime reaches ctr through the shim's log.json" {
+@test "errors from husk-runtime reach ctr through the shim's log.json" {
 	# A process cwd that is a file in the image: create must fail, and the runtime's own
 	# message (naming the path) must come back through the shim.
 	run crun_ --rm --cwd /bin/busybox "$CT_IMAGE" hk-bad true
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"/bin/busybox"*"ot a directory"* ]]
 	c container delete hk-bad >/dev/null 2>&1 || true
+	# A config husk-runtime refuses while parsing it: the field's name comes back.
+	run crun_ --rm --memory-limit 10 "$CT_IMAGE" hk-bad2 true
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"linux.resources.memory.limit"*"below one page"* ]]
+	c container delete hk-bad2 >/dev/null 2>&1 || true
 	run "$HUSK_RUNTIME" --root "$CT_RUNC_ROOT/$CT_NS" list -q
 	[ -z "$output" ]
 }

@@ -1,6 +1,7 @@
 // events --stats from cgroup files: blkio (v1 throttle and CFQ files, v2 io.stat) and hugetlb
 // (v1 and v2) in runc's shapes, read from fixture directories laid out as the kernel does.
 #include <gtest/gtest.h>
+#include <poll.h>
 
 #include <nlohmann/json.hpp>
 #include <string>
@@ -8,6 +9,7 @@
 
 #include "../common/test_dir.hpp"
 #include "runtime/cgroup_control.hpp"
+#include "runtime/oom_watch.hpp"
 
 namespace husk::runtime {
 namespace {
@@ -90,6 +92,29 @@ TEST(CgroupStats, OomKillCountFromV1AndV2) {
     spit(v2.path() + "/memory.events", "low 0\nhigh 0\nmax 4\noom 1\noom_kill 1\n");
     EXPECT_EQ(oom_kill_count({{v2.path(), "", v2.path()}}), 1u);
     EXPECT_EQ(oom_kill_count({}), 0u);
+}
+
+// v2: the kernel reports a change of memory.events as a file modification (cgroup-v2.rst),
+// which is what the watch waits for; a fixture file modified by the test stands in for it.
+TEST(OomWatch, V2WakesOnMemoryEventsAndCountsKills) {
+    TempDir dir;
+    spit(dir.path() + "/memory.events", "low 0\nhigh 0\nmax 0\noom 0\noom_kill 0\n");
+    auto watch = OomWatch::open({{dir.path(), "", dir.path()}});
+    ASSERT_TRUE(watch) << watch.error().message();
+    pollfd pfd{watch->fd(), POLLIN, 0};
+    EXPECT_EQ(::poll(&pfd, 1, 0), 0);
+    EXPECT_EQ(watch->consume(), 0u);
+    spit(dir.path() + "/memory.events", "low 0\nhigh 0\nmax 3\noom 1\noom_kill 1\n");
+    EXPECT_EQ(::poll(&pfd, 1, 1000), 1);
+    EXPECT_EQ(watch->consume(), 1u);
+    EXPECT_EQ(::poll(&pfd, 1, 0), 0);  // consumed
+}
+
+TEST(OomWatch, NoMemoryCgroupIsAnError) {
+    TempDir dir;
+    auto watch = OomWatch::open({{dir.path(), "pids", dir.path()}});
+    ASSERT_FALSE(watch);
+    EXPECT_NE(watch.error().message().find("no memory cgroup"), std::string::npos);
 }
 
 }  // namespace
