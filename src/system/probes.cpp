@@ -153,8 +153,9 @@ std::string load_nft_probe() {
          "priority 100; }"},
         {"masquerade (nft_masq)", "add rule ip husk_probe post masquerade"},
         {"connection tracking (nf_conntrack)",
-         "add chain ip husk_probe fwd { type filter hook forward priority 0; }; add rule ip "
-         "husk_probe fwd ct state established,related accept"},
+         // "fwd" would be nft's keyword, not a chain name: a syntax error on every host.
+         "add chain ip husk_probe forward_probe { type filter hook forward priority 0; }; "
+         "add rule ip husk_probe forward_probe ct state established,related accept"},
     };
     for (auto& step : steps) {
         if (nft_run_cmd_from_buffer(ctx, step.cmd) != 0) {
