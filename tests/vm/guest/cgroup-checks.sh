@@ -329,13 +329,84 @@ check_bare_no_cgroup() {
 	[ -z "$(rt list -q 2>/dev/null)" ] || fail "state left: $(rt list -q)"
 }
 
+# With husk in the guest, a bare boot is set up by `husk system bootstrap` (checked by
+# `husk doctor` before and after) instead of guest/mounts.sh.
+HUSK_BIN=/vm/bin/husk
+
+check_doctor_bare() {
+	"$HUSK_BIN" doctor --json >"$TMP/doctor.json" 2>"$TMP/err"
+	rc=$?
+	log "doctor exit $rc; stderr: $(cat "$TMP/err")"
+	expect_eq "$rc" 2 "doctor exit status with nothing mounted"
+	for c in mounts.proc mounts.sys; do
+		st=$(jq -r --arg c "$c" '.checks[] | select(.id == $c) | .status' "$TMP/doctor.json")
+		expect_eq "$st" fail "$c before bootstrap"
+	done
+	fix=$(jq -r '.checks[] | select(.id == "mounts.proc") | .fix' "$TMP/doctor.json")
+	case "$fix" in *"husk system bootstrap"*) ;; *) fail "mounts.proc fix: $fix" ;; esac
+	DETAIL="failing: $(jq -r '[.checks[] | select(.status == "fail") | .id] | join(",")' "$TMP/doctor.json")"
+}
+
+check_bootstrap() {
+	"$HUSK_BIN" system bootstrap --json >"$TMP/boot.json" 2>"$TMP/err" ||
+		fail "bootstrap exit $?: $(cat "$TMP/err") $(cat "$TMP/boot.json")"
+	log "$(jq -c '.' "$TMP/boot.json" | cut -c1-600)"
+	for m in /proc:proc /sys:sysfs /dev/pts:devpts /dev/shm:tmpfs /sys/fs/cgroup:cgroup2; do
+		fs=$(awk -v p="${m%%:*}" '$2 == p { t = $3 } END { print t }' /proc/mounts)
+		expect_eq "$fs" "${m#*:}" "filesystem on ${m%%:*} after bootstrap"
+	done
+	for c in cpu memory pids; do
+		grep -qw "$c" /sys/fs/cgroup/cgroup.subtree_control ||
+			fail "$c not delegated: $(cat /sys/fs/cgroup/cgroup.subtree_control)"
+	done
+	# Idempotent: a second run changes nothing.
+	before=$(cat /proc/self/mountinfo | awk '{ print $5, $9 }' | sort)
+	"$HUSK_BIN" system bootstrap --json >"$TMP/again.json" 2>"$TMP/err" ||
+		fail "second bootstrap exit $?: $(cat "$TMP/err")"
+	after=$(cat /proc/self/mountinfo | awk '{ print $5, $9 }' | sort)
+	expect_eq "$after" "$before" "mount table after a second bootstrap"
+	done_again=$(grep -o '"done"' "$TMP/again.json" | wc -l)
+	expect_eq "$done_again" 0 "steps done by the second bootstrap"
+}
+
+# After the bootstrap, and with the netfilter and overlay modules loaded (a bootstrap does
+# not load modules), the doctor has no failure; its warnings are logged.
+check_doctor_after() {
+	"$HUSK_BIN" doctor --json >"$TMP/doctor.json" 2>"$TMP/err"
+	rc=$?
+	nft=$(jq -r '.checks[] | select(.id == "network.nftables") | .status' "$TMP/doctor.json")
+	log "before modprobe: doctor exit $rc, network.nftables $nft"
+	expect_eq "$nft" fail "network.nftables without the nf_tables module"
+	for m in overlay veth bridge nf_tables nft_nat nft_masq nft_chain_nat nf_conntrack nft_ct; do
+		modprobe "$m" 2>"$TMP/err" || fail "modprobe $m: $(cat "$TMP/err")"
+	done
+	"$HUSK_BIN" doctor --json >"$TMP/doctor.json" 2>"$TMP/err"
+	rc=$?
+	jq -r '.checks[] | select(.status != "pass") | "\(.id) \(.status): \(.summary)"' "$TMP/doctor.json" |
+		while read -r line; do log "$line"; done
+	jq -r '.checks[] | select(.status == "fail") | .evidence[]?' "$TMP/doctor.json" |
+		while read -r line; do log "evidence: $line"; done
+	fails=$(jq -r '[.checks[] | select(.status == "fail") | .id] | join(",")' "$TMP/doctor.json")
+	[ -z "$fails" ] || fail "doctor failures after bootstrap: $fails"
+	[ "$rc" -le 1 ] || fail "doctor exit $rc"
+	expect_eq "$(jq -r '.checks[] | select(.id == "cgroups.layout") | .facts.layout' "$TMP/doctor.json")" v2 "cgroups.layout"
+	DETAIL="exit $rc; warnings: $(jq -r '[.checks[] | select(.status == "warn") | .id] | join(",")' "$TMP/doctor.json")"
+}
+
 if [ "$HUSK_VM_BARE" = 1 ]; then
 	run_checks bare_no_proc
 	mount -t proc proc /proc
 	run_checks bare_no_cgroup
-	. /vm/mounts.sh
-	mount_system
-	mount_cgroups "$HUSK_VM_MODE"
+	if [ -x "$HUSK_BIN" ]; then
+		umount /proc
+		run_checks doctor_bare bootstrap doctor_after
+		# /tmp and /run are directories of the root tmpfs here: nothing to mount for them.
+	else
+		echo "  | no husk binary in the guest: guest/mounts.sh stands in for the bootstrap"
+		. /vm/mounts.sh
+		mount_system
+		mount_cgroups "$HUSK_VM_MODE"
+	fi
 fi
 
 checks=
