@@ -1,5 +1,6 @@
 // `husk doctor`, `husk system bootstrap` and `husk system init`: checking the host, making
 // a bare guest ready, and being its PID 1.
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <iostream>
@@ -36,8 +37,14 @@ int run_doctor(const Globals& globals, const DoctorArgs& args) {
     auto results = system::run_doctor(host, &probes);
     if (args.json)
         std::cout << system::doctor_json(results).dump(2) << "\n";
-    else
-        std::cout << system::doctor_text(results, args.verbose, ::isatty(STDOUT_FILENO) == 1);
+    else {
+        bool tty = ::isatty(STDOUT_FILENO) == 1;
+        struct winsize ws {};
+        size_t width = 100;
+        if (tty && ::ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col >= 60)
+            width = ws.ws_col;
+        std::cout << system::doctor_text(results, args.verbose, tty, width);
+    }
     return system::doctor_exit_status(results);
 }
 

@@ -33,17 +33,45 @@ StepReport mount_step(const std::string& name, const std::string& source, const 
     return {name, StepState::done, fmt::format("mounted {} on {}", type, target)};
 }
 
-// Clears a read-only flag: the mount's own (bind remount) and the superblock's.
+std::vector<std::string> option_list(const std::string& options) {
+    std::vector<std::string> out;
+    std::istringstream in(options);
+    std::string o;
+    while (std::getline(in, o, ',')) out.push_back(o);
+    return out;
+}
+
+// Clears a read-only flag where it is set: on the mount (a bind remount that keeps its other
+// flags) and on the superblock (a remount that passes the existing options back, since a
+// remount without them would reset options such as cgroup2's nsdelegate host-wide).
 StepReport remount_rw_step(const MountEntry& m) {
     std::string name = fmt::format("remount {} read-write", m.mount_point);
-    bool mount_ro = m.options.starts_with("ro") || m.options.find(",ro") != std::string::npos;
-    if (mount_ro &&
-        ::mount(nullptr, m.mount_point.c_str(), nullptr, MS_REMOUNT | MS_BIND, nullptr) != 0)
-        return {name, StepState::cannot,
-                fmt::format("mount -o remount,bind,rw {}: {}", m.mount_point, strerror(errno))};
-    if (m.read_only() && ::mount(nullptr, m.mount_point.c_str(), nullptr, MS_REMOUNT, nullptr) != 0)
-        return {name, StepState::cannot,
-                fmt::format("mount -o remount,rw {}: {}", m.mount_point, strerror(errno))};
+    auto mount_opts = option_list(m.options);
+    auto has = [&](const char* o) {
+        return std::find(mount_opts.begin(), mount_opts.end(), o) != mount_opts.end();
+    };
+    if (has("ro")) {
+        unsigned long flags = MS_REMOUNT | MS_BIND;
+        if (has("nosuid")) flags |= MS_NOSUID;
+        if (has("nodev")) flags |= MS_NODEV;
+        if (has("noexec")) flags |= MS_NOEXEC;
+        if (has("noatime")) flags |= MS_NOATIME;
+        if (has("nodiratime")) flags |= MS_NODIRATIME;
+        if (has("relatime")) flags |= MS_RELATIME;
+        if (::mount(nullptr, m.mount_point.c_str(), nullptr, flags, nullptr) != 0)
+            return {name, StepState::cannot,
+                    fmt::format("mount -o remount,bind,rw {}: {}", m.mount_point, strerror(errno))};
+    }
+    auto super_opts = option_list(m.super_options);
+    if (std::find(super_opts.begin(), super_opts.end(), "ro") != super_opts.end()) {
+        std::string data;
+        for (auto& o : super_opts)
+            if (o != "ro" && o != "rw") data += (data.empty() ? "" : ",") + o;
+        if (::mount(nullptr, m.mount_point.c_str(), nullptr, MS_REMOUNT,
+                    data.empty() ? nullptr : data.c_str()) != 0)
+            return {name, StepState::cannot,
+                    fmt::format("mount -o remount,rw {}: {}", m.mount_point, strerror(errno))};
+    }
     return {name, StepState::done,
             fmt::format("{} ({}) is now read-write", m.mount_point, m.fs_type)};
 }

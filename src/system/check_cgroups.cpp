@@ -60,11 +60,10 @@ void check_cgroups(const Context& ctx, std::vector<CheckResult>& out) {
             "/sys/fs/cgroup";
     } else if (view.layout == "hybrid") {
         layout.summary = fmt::format(
-            "hybrid: v1 controllers {}; cgroup2 at {} ({})", join(view.v1, ","), view.v2_mount,
-            view.v2_available.empty() ? "no controllers" : join(view.v2_available, ","));
+            "hybrid: v1 controllers {}; cgroup2 at {} ({})", join(view.v1), view.v2_mount,
+            view.v2_available.empty() ? "no controllers" : join(view.v2_available));
     } else if (view.layout == "v1") {
-        layout.summary =
-            fmt::format("v1 (deprecated upstream): controllers {}", join(view.v1, ","));
+        layout.summary = fmt::format("v1 (deprecated upstream): controllers {}", join(view.v1));
     } else {
         layout.summary = fmt::format("v2 (unified) at {}", view.v2_mount);
     }

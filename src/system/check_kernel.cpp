@@ -176,7 +176,7 @@ void check_security(const Context& ctx, std::vector<CheckResult>& out) {
             "available; husk itself already runs under {} filter(s), which containers inherit",
             filters.empty() ? "a" : filters);
     } else {
-        seccomp.summary = "available (filter mode)";
+        seccomp.summary = "available (husk itself runs unfiltered)";
     }
     out.push_back(std::move(seccomp));
 

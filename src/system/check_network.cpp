@@ -1,6 +1,7 @@
 // Networking: nf_tables (husk's firewall and NAT), the host's iptables flavour (looked at,
 // never run), forwarding sysctls, and veth + bridge support.
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -30,7 +31,8 @@ std::string resolve_in_host(const HostView& host, std::string path) {
     return path;
 }
 
-const char* const nft_modules = "modprobe -a nf_tables nft_chain_nat nft_masq nf_conntrack";
+const char* const nft_modules =
+    "modprobe -a nf_tables nft_chain_nat nft_nat nft_masq nf_conntrack nft_ct";
 
 }  // namespace
 
@@ -63,11 +65,13 @@ SysctlState read_sysctl(const HostView& host, const std::vector<MountEntry>& mou
 }
 
 void check_network(const Context& ctx, std::vector<CheckResult>& out) {
+    bool nft_ok = true;
     CheckResult nft;
     nft.id = "network.nftables";
     nft.title = "nf_tables";
     if (ctx.probes) {
         ProbeResult probe = ctx.probes->nftables();
+        nft_ok = probe.ok;
         nft.facts["available"] = probe.ok;
         nft.evidence.push_back("probe in a fresh network namespace: " + probe.detail);
         if (probe.ok) {
@@ -91,7 +95,9 @@ void check_network(const Context& ctx, std::vector<CheckResult>& out) {
     ipt.title = "iptables variant";
     std::string resolved;
     for (auto* candidate : {"/usr/sbin/iptables", "/sbin/iptables", "/usr/bin/iptables"}) {
-        if (!path_exists(ctx.host.path(candidate))) continue;
+        struct stat st {};
+        // lstat: in a fixture tree the link's absolute target would point at this host.
+        if (::lstat(ctx.host.path(candidate).c_str(), &st) != 0) continue;
         resolved = resolve_in_host(ctx.host, candidate);
         ipt.evidence.push_back(fmt::format("{} -> {}", candidate, resolved));
         break;
@@ -110,7 +116,18 @@ void check_network(const Context& ctx, std::vector<CheckResult>& out) {
                                        !legacy_tables   ? "absent (ip_tables not loaded)"
                                        : tables.empty() ? "empty"
                                                         : tables));
-    if (variant == "none") {
+    if (variant == "nft" && !nft_ok) {
+        // The classic microVM failure: "iptables: Failed to initialize nft: Protocol not
+        // supported" from every tool that still calls iptables.
+        ipt.level = Level::warn;
+        ipt.summary =
+            "iptables-nft cannot work without nf_tables: tools that call iptables "
+            "fail with \"Failed to initialize nft\"";
+        ipt.fix = fmt::format(
+            "{}   # or: update-alternatives --set iptables "
+            "/usr/sbin/iptables-legacy",
+            nft_modules);
+    } else if (variant == "none") {
         ipt.summary = "no iptables installed (husk needs none: it talks to nf_tables itself)";
     } else if (!tables.empty() && tables.find("filter") != std::string::npos) {
         ipt.level = Level::warn;

@@ -71,7 +71,39 @@ nlohmann::json doctor_json(const std::vector<CheckResult>& results) {
             {"checks", checks}};
 }
 
-std::string doctor_text(const std::vector<CheckResult>& results, bool verbose, bool color) {
+namespace {
+
+// Word-wraps `text` to `width` columns, continuation lines indented by `indent` spaces.
+std::string wrap(const std::string& text, size_t first_column, size_t indent, size_t width) {
+    std::string out;
+    size_t column = first_column;
+    bool line_empty = true;
+    size_t start = 0;
+    while (start < text.size()) {
+        size_t end = text.find(' ', start);
+        if (end == std::string::npos) end = text.size();
+        std::string word = text.substr(start, end - start);
+        start = end + 1;
+        if (!line_empty && column + 1 + word.size() > width) {
+            out += "\n" + std::string(indent, ' ');
+            column = indent;
+            line_empty = true;
+        }
+        if (!line_empty) {
+            out += ' ';
+            ++column;
+        }
+        out += word;
+        column += word.size();
+        line_empty = false;
+    }
+    return out;
+}
+
+}  // namespace
+
+std::string doctor_text(const std::vector<CheckResult>& results, bool verbose, bool color,
+                        size_t width) {
     std::string out;
     auto tag = [&](Level level) -> std::string {
         const char* name = level == Level::pass ? "ok  " : level == Level::warn ? "WARN" : "FAIL";
@@ -80,16 +112,17 @@ std::string doctor_text(const std::vector<CheckResult>& results, bool verbose, b
         return fmt::format("\033[{}m{}\033[0m", code, name);
     };
     for (auto& r : results) {
-        out += fmt::format("{} {:<22} {}\n", tag(r.level), r.title, r.summary);
+        out += fmt::format("{} {:<22} {}\n", tag(r.level), r.title, wrap(r.summary, 28, 28, width));
         if (r.level == Level::pass && !verbose) continue;
-        for (auto& e : r.evidence) out += fmt::format("       {}\n", e);
+        for (auto& e : r.evidence) out += fmt::format("       {}\n", wrap(e, 7, 9, width));
         if (!r.fix.empty()) {
             bool first = true;
             size_t start = 0;
             while (start <= r.fix.size()) {
                 auto nl = r.fix.find('\n', start);
                 auto line = r.fix.substr(start, nl == std::string::npos ? nl : nl - start);
-                out += fmt::format("       {} {}\n", first ? "fix:" : "    ", line);
+                out += fmt::format("       {} {}\n", first ? "fix:" : "    ",
+                                   wrap(line, 12, 14, width));
                 first = false;
                 if (nl == std::string::npos) break;
                 start = nl + 1;

@@ -54,7 +54,9 @@ std::vector<CheckResult> run_doctor(const HostView& host, Probes* probes);
 int doctor_exit_status(const std::vector<CheckResult>& results);
 nlohmann::json doctor_json(const std::vector<CheckResult>& results);
 // Human output: one line per check, evidence and fix indented under the ones that did not
-// pass (or under all of them with `verbose`).
-std::string doctor_text(const std::vector<CheckResult>& results, bool verbose, bool color);
+// pass (or under all of them with `verbose`), summaries and evidence wrapped to `width`
+// columns (fixes are not wrapped: they are meant to be copied).
+std::string doctor_text(const std::vector<CheckResult>& results, bool verbose, bool color,
+                        size_t width = 100);
 
 }  // namespace husk::system

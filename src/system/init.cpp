@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <thread>
 
@@ -81,6 +82,9 @@ int run_init(const std::vector<std::string>& argv, const InitOptions& options) {
                 fmt::print(stderr, "husk system init: {}: {}: {}\n", step.step,
                            step_state_name(step.state), step.detail);
     }
+    // The kernel starts init with almost no environment: give CMD a usable PATH.
+    if (!::getenv("PATH"))
+        ::setenv("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", 1);
     // Orphans of CMD come to us even when we are not PID 1.
     ::prctl(PR_SET_CHILD_SUBREAPER, 1);
 

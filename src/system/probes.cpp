@@ -4,12 +4,14 @@
 #include <libmnl/libmnl.h>
 #include <linux/if_link.h>
 #include <linux/magic.h>
+#include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <linux/veth.h>
 #include <net/if.h>
 #include <nftables/libnftables.h>
 #include <sched.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/vfs.h>
@@ -136,6 +138,10 @@ std::string make_links() {
 
 std::string load_nft_probe() {
     if (::unshare(CLONE_NEWNET) != 0) return errno_text("unshare a network namespace");
+    // libnftables exit()s when it cannot open its socket: ask first, to name the reason.
+    int sock = ::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_NETFILTER);
+    if (sock < 0) return errno_text("open a netfilter netlink socket (nfnetlink)");
+    ::close(sock);
     nft_ctx* ctx = nft_ctx_new(NFT_CTX_DEFAULT);
     if (!ctx) return "libnftables: cannot create a context";
     nft_ctx_buffer_output(ctx);
@@ -153,9 +159,8 @@ std::string load_nft_probe() {
          "priority 100; }"},
         {"masquerade (nft_masq)", "add rule ip husk_probe post masquerade"},
         {"connection tracking (nf_conntrack)",
-         // "fwd" would be nft's keyword, not a chain name: a syntax error on every host.
-         "add chain ip husk_probe forward_probe { type filter hook forward priority 0; }; "
-         "add rule ip husk_probe forward_probe ct state established,related accept"},
+         "add chain ip husk_probe forward_probe { type filter hook forward priority 0; }; add "
+         "rule ip husk_probe forward_probe ct state established,related accept"},
     };
     for (auto& step : steps) {
         if (nft_run_cmd_from_buffer(ctx, step.cmd) != 0) {

@@ -8,16 +8,19 @@ load system
 setup() { system_setup; }
 teardown() { system_teardown; }
 
-# What the bootstrap could change: the mount table, the forwarding sysctls, the cgroup v2
-# tree's delegation and membership.
+# What the bootstrap could change on the host: the mounts it would make (at /proc, /sys,
+# /dev, /dev/pts, /dev/shm and under /sys/fs/cgroup), the forwarding sysctls, the cgroup v2
+# tree's delegation and a husk-host leaf, the /dev symlinks. (Only these mount points: other
+# people's tests mount and unmount elsewhere on this shared host meanwhile.)
 host_snapshot() {
-	cat /proc/self/mountinfo
+	awk '$5 ~ /^\/(proc|sys|dev|dev\/pts|dev\/shm)$/ || $5 ~ /^\/sys\/fs\/cgroup/' /proc/self/mountinfo
 	cat /proc/sys/net/ipv4/ip_forward /proc/sys/net/ipv6/conf/all/forwarding
 	local v2
-	v2=$(awk '$9 == "cgroup2" || $10 == "cgroup2" { print $5; exit }' /proc/self/mountinfo)
+	v2=$(awk '{ for (i = 7; i <= NF; i++) if ($i == "-") { if ($(i + 1) == "cgroup2") print $5; break } }' \
+		/proc/self/mountinfo | head -1)
 	if [[ -n "$v2" ]]; then
-		cat "$v2/cgroup.subtree_control"
-		find "$v2" -maxdepth 1 -type d | sort
+		echo "subtree_control: $(cat "$v2/cgroup.subtree_control")"
+		ls -d "$v2/husk-host" 2>/dev/null || true
 	fi
 	ls -la /dev/fd /dev/stdin /dev/stdout /dev/stderr
 }
@@ -39,11 +42,26 @@ host_snapshot() {
 	assert_not_contains "$output" "done "
 }
 
-@test "bootstrap mounts hidden /proc, /sys, /dev/pts, /dev/shm and cgroups; the doctor is then clean for them" {
-	# Everything happens in a private mount namespace that dies with the shell.
+@test "bootstrap in a private copy of the host's mount namespace: the whole mount table is unchanged" {
+	# The copy is immune to other people's mounts on this host, so all of it can be compared.
+	run --separate-stderr unshare --mount --propagation private sh -c '
+		cat /proc/self/mountinfo > "$0/before"
+		"$@" system bootstrap > "$0/boot" || echo "bootstrap status $?" >&2
+		cat /proc/self/mountinfo > "$0/after"
+		' "$TEST_TMP" "$HUSK" --root "$STORE" --runroot "$TEST_TMP/run"
+	assert_success
+	[[ -z "$stderr" ]] || fail "$stderr"
+	assert_equal "$(cat "$TEST_TMP/after")" "$(cat "$TEST_TMP/before")" "mount table"
+	assert_not_contains "$(cat "$TEST_TMP/boot")" "done "
+}
+
+@test "bootstrap mounts hidden /proc, /sys, unmounted /dev/pts, /dev/shm and cgroups; the doctor is then clean for them" {
+	# Everything happens in a private mount namespace that dies with the shell: /proc and
+	# /sys hidden under a tmpfs, /dev/pts and /dev/shm unmounted (all stacked mounts).
 	run --separate-stderr unshare --mount --propagation private sh -c '
 		set -e
-		for d in /sys /dev/pts /dev/shm; do mount -t tmpfs -o size=16k husk-hide "$d"; done
+		for d in /dev/pts /dev/shm; do while mountpoint -q "$d"; do umount "$d"; done; done
+		mount -t tmpfs -o size=16k husk-hide /sys
 		mount -t tmpfs -o size=16k husk-hide /proc
 		"$@" doctor --json > "$0/before.json" || true
 		"$@" system bootstrap --json > "$0/boot.json" || echo "bootstrap status $?" >&2
@@ -88,7 +106,10 @@ host_snapshot() {
 @test "bootstrap --network turns ip_forward on in its own network namespace only" {
 	local host_forward
 	host_forward=$(cat /proc/sys/net/ipv4/ip_forward)
+	# A new namespace may inherit the host's value (net.core.devconf_inherit_init_net):
+	# start from 0 in it.
 	run --separate-stderr unshare --net --mount --propagation private sh -c '
+		echo 0 > /proc/sys/net/ipv4/ip_forward
 		"$@" system bootstrap --network --json > "$0/first.json"
 		"$@" system bootstrap --network --json > "$0/second.json"
 		cat /proc/sys/net/ipv4/ip_forward
@@ -106,6 +127,7 @@ host_snapshot() {
 
 @test "bootstrap --network where /proc/sys is read-only: cannot, with the reason" {
 	run --separate-stderr unshare --net --mount --propagation private sh -c '
+		echo 0 > /proc/sys/net/ipv4/ip_forward &&
 		mount --bind /proc/sys /proc/sys && mount -o remount,bind,ro /proc/sys &&
 		"$@" system bootstrap --network --json
 		' sh "$HUSK" --root "$STORE" --runroot "$TEST_TMP/run"
@@ -114,4 +136,36 @@ host_snapshot() {
 		cannot
 	assert_contains "$(jq -r '.[] | select(.step == "net.ipv4.ip_forward = 1") | .detail' <<<"$output")" \
 		"read-only mount"
+}
+
+@test "a read-only cgroup2 mount is reported by the doctor and made writable by bootstrap (in this namespace only)" {
+	local v2
+	v2=$(awk '{ for (i = 7; i <= NF; i++) if ($i == "-") { if ($(i + 1) == "cgroup2") print $5; break } }' \
+		/proc/self/mountinfo | head -1)
+	[[ -n "$v2" ]] || skip "no cgroup2 mount on this host"
+	local host_line
+	host_line=$(grep " $v2 " /proc/self/mountinfo)
+	# Only this namespace's mount becomes read-only (a bind remount): the hierarchy itself,
+	# and the host's view of it, stay as they are.
+	run --separate-stderr unshare --mount --propagation private sh -c '
+		v2=$1; shift
+		mount -o remount,bind,ro "$v2" || exit 99
+		"$@" doctor --json > "$0/before.json"
+		"$@" system bootstrap --json > "$0/boot.json"
+		"$@" doctor --json > "$0/after.json"
+		grep " $v2 " /proc/self/mountinfo
+		' "$TEST_TMP" "$v2" "$HUSK" --root "$STORE" --runroot "$TEST_TMP/run"
+	assert_success
+	assert_equal "$(check_field "$(cat "$TEST_TMP/before.json")" cgroups.writable .status)" warn
+	assert_contains "$(check_field "$(cat "$TEST_TMP/before.json")" cgroups.writable .fix)" \
+		"mount -o remount,rw $v2"
+	assert_equal "$(jq -r --arg s "remount $v2 read-write" '.[] | select(.step == $s) | .state' \
+		<"$TEST_TMP/boot.json")" done
+	assert_equal "$(check_field "$(cat "$TEST_TMP/after.json")" cgroups.writable .status)" pass
+	# In the namespace: rw again, with its other flags and superblock options unchanged.
+	assert_equal "$(awk '{ print $6 }' <<<"$output")" "$(awk '{ print $6 }' <<<"$host_line")" \
+		"mount options"
+	assert_equal "$(awk '{ print $NF }' <<<"$output")" "$(awk '{ print $NF }' <<<"$host_line")" \
+		"superblock options"
+	assert_equal "$(grep " $v2 " /proc/self/mountinfo)" "$host_line" "the host's mount"
 }

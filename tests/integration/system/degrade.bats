@@ -110,7 +110,13 @@ in_no_cgroups() {
 	assert_contains "$(check_field "$output" network.nftables '.evidence | join(" ")')" \
 		"Protocol not supported"
 	assert_contains "$(check_field "$output" network.nftables .fix)" \
-		"modprobe -a nf_tables nft_chain_nat nft_masq nf_conntrack"
+		"modprobe -a nf_tables nft_chain_nat nft_nat nft_masq nf_conntrack nft_ct"
+	# With iptables-nft on the host, iptables itself is now broken, and the doctor says so.
+	if [[ "$(iptables --version 2>/dev/null)" == *nf_tables* ]]; then
+		assert_equal "$(check_field "$output" network.iptables .status)" warn
+		assert_contains "$(check_field "$output" network.iptables .summary)" \
+			"Failed to initialize nft"
+	fi
 	# Only netfilter is gone: veth and bridge still work.
 	assert_equal "$(check_field "$output" network.veth_bridge .status)" pass
 }

@@ -4,23 +4,29 @@
 load system
 
 setup() { system_setup; }
-teardown() { system_teardown; }
+teardown() {
+	# A test that failed half-way must not leave its init (and CMD) running.
+	[[ -n "${INIT_PID:-}" ]] && kill -KILL "$INIT_PID" 2>/dev/null
+	system_teardown
+}
 
 @test "init exits with CMD's status, and 128+N when CMD is killed by signal N" {
 	run --separate-stderr husk system init --no-bootstrap -- sh -c 'exit 3'
 	assert_status 3
 	run --separate-stderr husk system init --no-bootstrap -- sh -c 'kill -KILL $$'
 	assert_status 137
-	run --separate-stderr husk system init --no-bootstrap -- /nonexistent/cmd
+	run -127 --separate-stderr husk system init --no-bootstrap -- /nonexistent/cmd
 	assert_status 127
 	assert_contains "$stderr" "exec /nonexistent/cmd: No such file or directory"
 }
 
 @test "init forwards SIGTERM to CMD" {
-	husk system init --no-bootstrap -- sh -c \
+	# The binary itself in the background (not the `husk` function: $! would be a subshell).
+	"$HUSK" --root "$STORE" --runroot "$TEST_TMP/run" system init --no-bootstrap -- sh -c \
 		'trap "echo got-term > $0/term; exit 7" TERM; echo up > $0/up; while :; do sleep 0.05; done' \
-		"$TEST_TMP" &
+		"$TEST_TMP" </dev/null >/dev/null 2>&1 &
 	local pid=$!
+	INIT_PID=$pid
 	wait_for_file "$TEST_TMP/up"
 	kill -TERM "$pid"
 	local status=0

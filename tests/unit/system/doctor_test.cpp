@@ -219,7 +219,8 @@ TEST_F(Doctor, OverlayProbeAndFallback) {
 
 TEST_F(Doctor, Fuse) {
     EXPECT_EQ(find(run("hybrid"), "storage.fuse").level, Level::pass);
-    auto& f = find(run("degraded"), "storage.fuse");
+    auto degraded = run("degraded");
+    auto& f = find(degraded, "storage.fuse");
     EXPECT_EQ(f.level, Level::warn);
     EXPECT_TRUE(contains(f.fix, "modprobe fuse && mknod -m 0666 /dev/fuse c 10 229"));
 }
@@ -229,7 +230,8 @@ TEST_F(Doctor, DiskSpace) {
     probes.disk = DiskSpace{1ull << 30, 10ull << 30, 100000, 200000};
     EXPECT_EQ(find(run("hybrid"), "storage.disk").level, Level::warn);
     probes.disk = DiskSpace{100ull << 20, 10ull << 30, 100000, 200000};
-    auto& d = find(run("hybrid"), "storage.disk");
+    auto low = run("hybrid");
+    auto& d = find(low, "storage.disk");
     EXPECT_EQ(d.level, Level::fail);
     EXPECT_TRUE(contains(d.summary, "100.0 MiB free")) << d.summary;
 }
@@ -257,8 +259,12 @@ TEST_F(Doctor, NoNftablesFailsNetworkingWithTheModules) {
     auto& nft = find(r, "network.nftables");
     EXPECT_EQ(nft.level, Level::fail);
     EXPECT_TRUE(contains(nft.summary, "bridge networking is unavailable"));
-    EXPECT_TRUE(contains(nft.fix, "modprobe -a nf_tables nft_chain_nat nft_masq nf_conntrack"));
+    EXPECT_TRUE(contains(
+        nft.fix, "modprobe -a nf_tables nft_chain_nat nft_nat nft_masq nf_conntrack nft_ct"));
     EXPECT_TRUE(contains(all_evidence(nft), "Protocol not supported"));
+    auto& ipt = find(r, "network.iptables");
+    EXPECT_EQ(ipt.level, Level::warn);
+    EXPECT_TRUE(contains(ipt.summary, "Failed to initialize nft")) << ipt.summary;
     auto& links = find(r, "network.veth_bridge");
     EXPECT_EQ(links.level, Level::fail);
     EXPECT_TRUE(contains(links.fix, "modprobe -a veth bridge"));
