@@ -399,6 +399,8 @@ check_doctor_after() {
 }
 
 if [ "$HUSK_VM_BARE" = 1 ]; then
+	# The bare init leaves /proc mounted: take it away for the first check.
+	umount /proc
 	run_checks bare_no_proc
 	mount -t proc proc /proc
 	run_checks bare_no_cgroup
