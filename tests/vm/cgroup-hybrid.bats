@@ -7,7 +7,7 @@ load vm
 
 setup_file() {
 	vm_boot hybrid "$VM_GUEST/cgroup-checks.sh" --timeout 600 \
-		--append "husk.checks=layout,run,memory_oom,pids_forkbomb,freeze,update,delete"
+		--append "husk.checks=layout,modules,run,memory_oom,pids_forkbomb,freeze,update,delete"
 }
 
 @test "hybrid guest boots with v1 controllers and cgroup2 at unified/" {
@@ -15,6 +15,7 @@ setup_file() {
 	vm_result layout
 }
 
+@test "the guest loads the kernel's modules (overlay, veth, bridge, nf_tables, nat) and mounts overlay" { vm_result modules; }
 @test "hybrid: a container runs, its exit status comes back, its cgroup is removed" { vm_result run; }
 @test "hybrid: a process over its memory limit is OOM-killed" { vm_result memory_oom; }
 @test "hybrid: a fork bomb stops at pids.max" { vm_result pids_forkbomb; }

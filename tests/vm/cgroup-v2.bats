@@ -6,11 +6,20 @@
 load vm
 
 setup_file() {
-	vm_boot v2 "$VM_GUEST/cgroup-checks.sh" --timeout 900
+	# Bare: the scenario first checks the runtime on a guest where nothing is mounted, then
+	# mounts what a distribution's init would (guest/mounts.sh).
+	vm_boot v2 "$VM_GUEST/cgroup-checks.sh" --bare --timeout 900
 }
+
+@test "bare guest: without /proc the runtime fails naming /proc/self/mountinfo" { vm_result bare_no_proc; }
+@test "bare guest: without cgroups a container runs, and a memory limit is refused naming the mount" { vm_result bare_no_cgroup; }
+@test "bare guest: husk doctor reports the missing mounts (exit 2) and names the bootstrap as the fix" { vm_result doctor_bare; }
+@test "bare guest: husk system bootstrap mounts proc, sys, devpts, shm, cgroup2 and delegates; a second run changes nothing" { vm_result bootstrap; }
+@test "bare guest: after the bootstrap (and modprobe of netfilter), husk doctor has no failure and warns only about fuse and disk" { vm_result doctor_after; }
 
 @test "v2 guest boots with every controller in cgroup2 and no v1 hierarchy" {
 	vm_booted v2
+	vm_log | grep -aq "^HUSK-VM-BOOTED mode=v2 bare=1 " || fail "not a bare boot"
 	vm_result layout
 }
 

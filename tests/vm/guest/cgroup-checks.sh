@@ -284,8 +284,140 @@ check_no_internal_processes() {
 	[ -z "$(rt list -q 2>/dev/null)" ] || fail "state left: $(rt list -q)"
 }
 
+# The rig itself: the modules fetch-kernel took out of the .deb load with busybox modprobe
+# (dependencies from its modules.dep), and overlayfs then mounts.
+check_modules() {
+	for m in overlay veth bridge nf_tables nft_masq nft_nat nf_conntrack; do
+		modprobe "$m" 2>"$TMP/err" || fail "modprobe $m: $(cat "$TMP/err")"
+	done
+	for m in overlay veth bridge nf_tables nft_masq nf_nat nf_conntrack; do
+		grep -q "^$m " /proc/modules || fail "$m not in /proc/modules"
+	done
+	mkdir -p "$TMP/l" "$TMP/u" "$TMP/w" "$TMP/m"
+	echo lower >"$TMP/l/f"
+	mount -t overlay -o "lowerdir=$TMP/l,upperdir=$TMP/u,workdir=$TMP/w" overlay "$TMP/m" ||
+		fail "overlay mount"
+	echo upper >"$TMP/m/g"
+	expect_eq "$(cat "$TMP/m/f") $(cat "$TMP/u/g")" "lower upper" "overlay contents"
+	umount "$TMP/m"
+	DETAIL="$(wc -l </proc/modules) modules loaded"
+}
+
+# A bare boot (husk.bare=1): nothing but /dev is mounted. The runtime must say what is
+# missing; the checks after these mount what a distribution's init would first.
+check_bare_no_proc() {
+	[ ! -e /proc/self ] || fail "/proc is mounted in a bare guest"
+	[ ! -e /sys/fs/cgroup ] || [ -z "$(ls /sys/fs/cgroup)" ] || fail "/sys is populated in a bare guest"
+	set_cmd 'echo ran'
+	out=$(rt run --bundle "$BUNDLE" "$ID" 2>"$TMP/err") && fail "a container ran without /proc: $out"
+	err=$(cat "$TMP/err")
+	log "stderr: $err"
+	case "$err" in *"/proc/self/mountinfo"*) ;; *) fail "the error does not name /proc/self/mountinfo: $err" ;; esac
+	DETAIL=$err
+}
+
+check_bare_no_cgroup() {
+	[ -z "$(awk '$3 == "cgroup" || $3 == "cgroup2"' /proc/mounts)" ] || fail "a cgroup fs is mounted"
+	set_cmd 'echo ran'
+	out=$(rt run --bundle "$BUNDLE" "$ID" 2>"$TMP/err") || fail "a container without limits: $(cat "$TMP/err")"
+	expect_eq "$out" ran "output without cgroups"
+	set_resources '{"memory": {"limit": 33554432}}'
+	out=$(rt run --bundle "$BUNDLE" "$ID" 2>"$TMP/err") && fail "a memory limit was accepted without cgroups: $out"
+	err=$(cat "$TMP/err")
+	log "stderr: $err"
+	case "$err" in *"no cgroup filesystem is mounted"*) ;; *) fail "the error does not name the missing mount: $err" ;; esac
+	[ -z "$(rt list -q 2>/dev/null)" ] || fail "state left: $(rt list -q)"
+}
+
+# With husk in the guest, a bare boot is set up by `husk system bootstrap` (checked by
+# `husk doctor` before and after) instead of guest/mounts.sh.
+HUSK_BIN=/vm/bin/husk
+
+check_doctor_bare() {
+	"$HUSK_BIN" doctor --json >"$TMP/doctor.json" 2>"$TMP/err"
+	rc=$?
+	log "doctor exit $rc; stderr: $(cat "$TMP/err")"
+	expect_eq "$rc" 2 "doctor exit status with nothing mounted"
+	for c in mounts.proc mounts.sys; do
+		st=$(jq -r --arg c "$c" '.checks[] | select(.id == $c) | .status' "$TMP/doctor.json")
+		expect_eq "$st" fail "$c before bootstrap"
+	done
+	fix=$(jq -r '.checks[] | select(.id == "mounts.proc") | .fix' "$TMP/doctor.json")
+	case "$fix" in *"husk system bootstrap"*) ;; *) fail "mounts.proc fix: $fix" ;; esac
+	DETAIL="failing: $(jq -r '[.checks[] | select(.status == "fail") | .id] | join(",")' "$TMP/doctor.json")"
+}
+
+check_bootstrap() {
+	"$HUSK_BIN" system bootstrap --json >"$TMP/boot.json" 2>"$TMP/err" ||
+		fail "bootstrap exit $?: $(cat "$TMP/err") $(cat "$TMP/boot.json")"
+	log "$(jq -c '.' "$TMP/boot.json" | cut -c1-600)"
+	for m in /proc:proc /sys:sysfs /dev/pts:devpts /dev/shm:tmpfs /sys/fs/cgroup:cgroup2; do
+		fs=$(awk -v p="${m%%:*}" '$2 == p { t = $3 } END { print t }' /proc/mounts)
+		expect_eq "$fs" "${m#*:}" "filesystem on ${m%%:*} after bootstrap"
+	done
+	for c in cpu memory pids; do
+		grep -qw "$c" /sys/fs/cgroup/cgroup.subtree_control ||
+			fail "$c not delegated: $(cat /sys/fs/cgroup/cgroup.subtree_control)"
+	done
+	# Idempotent: a second run changes nothing.
+	before=$(cat /proc/self/mountinfo | awk '{ print $5, $9 }' | sort)
+	"$HUSK_BIN" system bootstrap --json >"$TMP/again.json" 2>"$TMP/err" ||
+		fail "second bootstrap exit $?: $(cat "$TMP/err")"
+	after=$(cat /proc/self/mountinfo | awk '{ print $5, $9 }' | sort)
+	expect_eq "$after" "$before" "mount table after a second bootstrap"
+	done_again=$(grep -o '"done"' "$TMP/again.json" | wc -l)
+	expect_eq "$done_again" 0 "steps done by the second bootstrap"
+}
+
+# After the bootstrap, and with the netfilter and overlay modules loaded (a bootstrap does
+# not load modules), the doctor has no failure; its warnings are logged.
+check_doctor_after() {
+	"$HUSK_BIN" doctor --json >"$TMP/doctor.json" 2>"$TMP/err"
+	rc=$?
+	nft=$(jq -r '.checks[] | select(.id == "network.nftables") | .status' "$TMP/doctor.json")
+	log "before modprobe: doctor exit $rc, network.nftables $nft"
+	expect_eq "$nft" fail "network.nftables without the nf_tables module"
+	for m in overlay veth bridge nf_tables nft_nat nft_masq nft_chain_nat nf_conntrack nft_ct; do
+		modprobe "$m" 2>"$TMP/err" || fail "modprobe $m: $(cat "$TMP/err")"
+	done
+	"$HUSK_BIN" doctor --json >"$TMP/doctor.json" 2>"$TMP/err"
+	rc=$?
+	jq -r '.checks[] | select(.status != "pass") | "\(.id) \(.status): \(.summary)"' "$TMP/doctor.json" |
+		while read -r line; do log "$line"; done
+	jq -r '.checks[] | select(.status == "fail") | .evidence[]?' "$TMP/doctor.json" |
+		while read -r line; do log "evidence: $line"; done
+	fails=$(jq -r '[.checks[] | select(.status == "fail") | .id] | join(",")' "$TMP/doctor.json")
+	[ -z "$fails" ] || fail "doctor failures after bootstrap: $fails"
+	[ "$rc" -le 1 ] || fail "doctor exit $rc"
+	# Warnings only about what no bootstrap can fix in this guest: no fuse module loaded, and
+	# a storage root on the 512 MiB guest's tmpfs.
+	for w in $(jq -r '.checks[] | select(.status == "warn") | .id' "$TMP/doctor.json"); do
+		case "$w" in storage.fuse | storage.disk) ;; *) fail "doctor warns about $w after bootstrap" ;; esac
+	done
+	expect_eq "$(jq -r '.checks[] | select(.id == "cgroups.layout") | .facts.layout' "$TMP/doctor.json")" v2 "cgroups.layout"
+	DETAIL="exit $rc; warnings: $(jq -r '[.checks[] | select(.status == "warn") | .id] | join(",")' "$TMP/doctor.json")"
+}
+
+if [ "$HUSK_VM_BARE" = 1 ]; then
+	# The bare init leaves /proc mounted: take it away for the first check.
+	umount /proc
+	run_checks bare_no_proc
+	mount -t proc proc /proc
+	run_checks bare_no_cgroup
+	if [ -x "$HUSK_BIN" ]; then
+		umount /proc
+		run_checks doctor_bare bootstrap doctor_after
+		# /tmp and /run are directories of the root tmpfs here: nothing to mount for them.
+	else
+		echo "  | no husk binary in the guest: guest/mounts.sh stands in for the bootstrap"
+		. /vm/mounts.sh
+		mount_system
+		mount_cgroups "$HUSK_VM_MODE"
+	fi
+fi
+
 checks=
-for w in $(cat /proc/cmdline); do
+for w in $HUSK_VM_CMDLINE; do
 	case "$w" in husk.checks=*) checks=$(echo "${w#husk.checks=}" | tr , ' ') ;; esac
 done
 if [ -z "$checks" ]; then

@@ -86,7 +86,10 @@ wait_file() {
 expect_eq() { [ "$1" = "$2" ] || fail "$3: expected '$2', got '$1'"; }
 
 # Monotonic clock in microseconds (uptime has 10 ms resolution; good enough for seconds).
-now_us() { awk '{ printf "%d\n", $1 * 1000000 }' /proc/uptime; }
+# (0 in a bare guest without /proc.)
+now_us() {
+	if [ -r /proc/uptime ]; then awk '{ printf "%d\n", $1 * 1000000 }' /proc/uptime; else echo 0; fi
+}
 
 setup_check() {
 	TMP=/tmp/check-$CHECK
