@@ -101,6 +101,7 @@ bool HealthChecker::tick(const std::string& id, const std::string& runtime_root,
         sigset_t all;
         sigemptyset(&all);
         ::sigprocmask(SIG_SETMASK, &all, nullptr);
+        for (int sig : {SIGPIPE, SIGHUP, SIGINT}) ::signal(sig, SIG_DFL);
         // Its own process group: a timeout kills the exec'd process too.
         ::setpgid(0, 0);
         int null_fd = ::open("/dev/null", O_RDONLY);

@@ -113,7 +113,16 @@ Result<pid_t> Monitor::start_container() {
     ::dup2(in_r_ ? in_r_.get() : null_fd, 0);
     ::dup2(record_.tty ? null_fd : out_w_.get(), 1);
     ::dup2(record_.tty ? null_fd : err_w_.get(), 2);
+    // Signal dispositions and the mask are inherited across clone and exec: the container
+    // must start with the defaults, not with what the monitor ignores or blocks (a shell
+    // cannot trap a signal that was ignored when it started).
+    sigset_t none, saved;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, &saved);
+    for (int sig : {SIGPIPE, SIGHUP, SIGINT}) ::signal(sig, SIG_DFL);
     auto created = runtime_.create(options);
+    for (int sig : {SIGPIPE, SIGHUP, SIGINT}) ::signal(sig, SIG_IGN);
+    ::sigprocmask(SIG_SETMASK, &saved, nullptr);
     ::dup2(null_fd, 0);
     ::dup2(null_fd, 1);
     ::dup2(null_fd, 2);
@@ -317,6 +326,7 @@ int Monitor::run(int sync_fd) {
         }
         init_pid_ = *pid;
         init_status_ = -1;
+        reap();  // a child that ended while SIGCHLD was unblocked above
         state_.status = "running";
         state_.pid = *pid;
         state_.started_at = engine::now_rfc3339();

@@ -35,6 +35,28 @@ bool FrameReader::next(Frame& type, std::string& payload) {
     return true;
 }
 
+Result<std::pair<Frame, std::string>> read_one_frame(int fd) {
+    auto read_exact = [fd](char* buf, size_t n) -> Status {
+        size_t got = 0;
+        while (got < n) {
+            ssize_t r = ::recv(fd, buf + got, n - got, MSG_WAITALL);
+            if (r < 0 && errno == EINTR) continue;
+            if (r < 0) return fail_errno("read from monitor");
+            if (r == 0) return fail_invalid("the container's monitor closed the connection");
+            got += static_cast<size_t>(r);
+        }
+        return {};
+    };
+    char header[5];
+    HUSK_TRY(read_exact(header, 5));
+    uint32_t n = 0;
+    for (int i = 0; i < 4; ++i)
+        n |= static_cast<uint32_t>(static_cast<unsigned char>(header[1 + i])) << (8 * i);
+    std::string payload(n, '\0');
+    if (n > 0) HUSK_TRY(read_exact(payload.data(), n));
+    return std::pair{static_cast<Frame>(header[0]), std::move(payload)};
+}
+
 Result<std::pair<Frame, std::string>> read_frame(int fd, FrameReader& reader) {
     while (true) {
         Frame type{};

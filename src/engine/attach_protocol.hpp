@@ -35,6 +35,9 @@ private:
     std::string buffer_;
 };
 
+// Reads exactly one frame and nothing after it (what follows stays in the socket for the
+// next reader).
+[[nodiscard]] Result<std::pair<Frame, std::string>> read_one_frame(int fd);
 // Reads from `fd` until one whole frame arrives (blocking). EOF is an error with errno 0.
 [[nodiscard]] Result<std::pair<Frame, std::string>> read_frame(int fd, FrameReader& reader);
 

@@ -91,6 +91,11 @@ Status Engine::create(ContainerRecord& record, const RootfsRequest& request) {
     record.id = new_container_id();
     record.created = now_rfc3339();
     if (record.hostname.empty()) record.hostname = record.id.substr(0, 12);
+    bool has_hostname = false;
+    for (const auto& e : record.env) has_hostname = has_hostname || e.starts_with("HOSTNAME=");
+    if (!has_hostname)
+        record.env.insert(record.env.begin() + (record.env.empty() ? 0 : 1),
+                          "HOSTNAME=" + record.hostname);
     RootfsRequest req = request;
     req.container_id = record.id;
     req.container_dir = store_.dir(record.id);
@@ -133,8 +138,13 @@ std::expected<StartResult, StartError> Engine::start(const std::string& id) {
     if (!v) return std::unexpected(StartError{125, v.error()});
     if (v->status == "running" || v->status == "restarting" || v->status == "paused")
         return StartResult{};  // Docker: starting a running container is a no-op
-    if (!v->monitored && v->status != "created") reap_orphan(id, *v);
+    // The previous run's monitor records the exit and then goes: let it finish first.
+    if (v->monitored) wait_pid_exit(v->state.monitor_pid, v->state.monitor_start, 5000);
+    if (v->status != "created") reap_orphan(id, *v);
 
+    // A caller started with fds 0-2 closed would otherwise get the socket there.
+    for (int fd = 0; fd <= 2; ++fd)
+        if (::fcntl(fd, F_GETFD) < 0) ::open("/dev/null", O_RDWR);
     int sp[2];
     if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) != 0)
         return std::unexpected(StartError{125, Error::from_errno("socketpair")});
@@ -146,11 +156,12 @@ std::expected<StartResult, StartError> Engine::start(const std::string& id) {
         // The monitor: its own session (no terminal's signals reach it), stdio on /dev/null
         // (a caller's pipe must see EOF when `husk run -d` exits), the sync socket at fd 3.
         ::setsid();
+        int sync_fd = ::fcntl(theirs.get(), F_DUPFD, 10);
         int null_fd = ::open("/dev/null", O_RDWR);
         ::dup2(null_fd, 0);
         ::dup2(null_fd, 1);
         ::dup2(null_fd, 2);
-        ::dup2(theirs.get(), 3);  // dup2 clears FD_CLOEXEC on the copy
+        ::dup2(sync_fd, 3);  // dup2 clears FD_CLOEXEC on the copy
         ::syscall(SYS_close_range, 4U, ~0U, 0U);
         sigset_t none;
         sigemptyset(&none);
@@ -163,8 +174,9 @@ std::expected<StartResult, StartError> Engine::start(const std::string& id) {
         ::_exit(125);
     }
     theirs.reset();
-    FrameReader reader;
-    auto frame = read_frame(ours.get(), reader);
+    // Exactly one frame: the container's output may follow in the same socket buffer, and
+    // it belongs to whoever attaches next.
+    auto frame = read_one_frame(ours.get());
     if (!frame) {
         return std::unexpected(StartError{125, frame.error().wrap("start container {}", id)});
     }
