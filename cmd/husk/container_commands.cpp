@@ -566,6 +566,14 @@ void register_misc(CLI::App& app, Globals& g) {
 
 }  // namespace
 
+// Docker's repeatable flags take one value per occurrence (`-e A=1 -e B=2`, `--label k=v
+// NAME`); CLI11's vector options would otherwise swallow the positionals after them.
+void one_value_per_flag(CLI::App* cmd) {
+    for (auto* opt : cmd->get_options())
+        if (opt->nonpositional()) opt->allow_extra_args(false);
+    for (auto* sub : cmd->get_subcommands({})) one_value_per_flag(sub);
+}
+
 void register_container_commands(CLI::App& app, Globals& g) {
     auto* container = app.add_subcommand("container", "manage containers");
     register_run_commands(app, g);
@@ -576,6 +584,7 @@ void register_container_commands(CLI::App& app, Globals& g) {
     register_lifecycle(app, g);
     register_inspect(app, g);
     register_misc(app, g);
+    one_value_per_flag(&app);
 
     struct PruneFlags {
         bool force = false;
@@ -590,6 +599,7 @@ void register_container_commands(CLI::App& app, Globals& g) {
             g.exit_code = report(ids.error());
             return;
         }
+        eng.store().collect_garbage();
         std::cout << "Deleted Containers:\n";
         for (const auto& id : *ids) {
             auto v = eng.view(id);

@@ -9,6 +9,7 @@
 #include <algorithm>
 
 #include "common/files.hpp"
+#include "common/scope_exit.hpp"
 #include "engine/ids.hpp"
 
 namespace husk::engine {
@@ -20,21 +21,28 @@ ContainerStore::ContainerStore(std::string root, std::string runroot)
       names_(root_ + "/container-names") {}
 
 Status ContainerStore::claim_name(const std::string& name, const std::string& id) {
-    for (int attempt = 0; attempt < 2; ++attempt) {
-        std::string path = name_file(name);
-        UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
-        if (fd) {
-            if (::write(fd.get(), id.data(), id.size()) != static_cast<ssize_t>(id.size())) {
-                auto err = Error::from_errno("write {}", path);
-                ::unlink(path.c_str());
-                return fail(err);
-            }
-            return {};
+    // The id goes into a temporary file first and is linked to the name: link() fails with
+    // EEXIST atomically, and a reader never sees a name file without its id.
+    std::string path = name_file(name);
+    std::string tmp = names_ + "/.tmp-" + id;
+    {
+        UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+        if (!fd) return fail_errno("create {}", tmp);
+        if (::write(fd.get(), id.data(), id.size()) != static_cast<ssize_t>(id.size())) {
+            auto err = Error::from_errno("write {}", tmp);
+            ::unlink(tmp.c_str());
+            return fail(err);
         }
+    }
+    auto drop_tmp = ScopeExit([&] { ::unlink(tmp.c_str()); });
+    for (int attempt = 0; attempt < 2; ++attempt) {
+        if (::link(tmp.c_str(), path.c_str()) == 0) return {};
         if (errno != EEXIST) return fail_errno("create {}", path);
         auto owner = read_file(path);
         std::string owner_id = owner ? *owner : "";
-        // Owner's directory gone (or the file is empty): a create died half-way.
+        // Records are written before their name is claimed, so an owner without config.json
+        // is gone (removed, or a create killed half-way): the name is free.
+        if (owner_id == id) return {};
         if (owner_id.size() == 64 && path_exists(dir(owner_id) + "/config.json"))
             return fail_invalid("the container name \"/{}\" is already in use by container \"{}\"",
                                 name, owner_id);
@@ -46,35 +54,47 @@ Status ContainerStore::claim_name(const std::string& name, const std::string& id
 Status ContainerStore::create(ContainerRecord& record) {
     HUSK_TRY(make_dirs(containers_, 0700));
     HUSK_TRY(make_dirs(names_, 0700));
-    if (record.name.empty()) {
-        // Random names may collide: try a few, then fall back to a suffix of the id.
-        for (int i = 0; i < 8 && record.name.empty(); ++i) {
-            std::string candidate = random_name();
-            if (claim_name(candidate, record.id)) record.name = candidate;
-        }
-        if (record.name.empty()) {
-            std::string candidate = random_name() + "_" + record.id.substr(0, 6);
-            HUSK_TRY(claim_name(candidate, record.id));
-            record.name = candidate;
-        }
-    } else {
-        HUSK_TRY(claim_name(record.name, record.id));
-    }
+    bool random = record.name.empty();
+    if (random) record.name = random_name();
     std::string d = dir(record.id);
-    if (::mkdir(d.c_str(), 0700) != 0) {
-        auto err = Error::from_errno("mkdir {}", d);
-        ::unlink(name_file(record.name).c_str());
-        return fail(err);
+    if (::mkdir(d.c_str(), 0700) != 0) return fail_errno("mkdir {}", d);
+    // Held until the record is complete: collect_garbage() never takes a directory that is
+    // being created, and takes it once its creator died.
+    auto creating = lock(record.id);
+    if (!creating) {
+        (void)remove_tree(d);
+        return fail(creating.error());
     }
-    // state.json first: a directory with config.json is a container, and it has a state.
+    // state.json, then config.json (a directory with config.json is a container), then the
+    // name: a name always points at a complete record.
     auto st = save_runtime(record.id, ContainerRuntime{});
     if (st) st = save(record);
-    if (!st) {
-        (void)remove_tree(d);
-        ::unlink(name_file(record.name).c_str());
-        return st;
+    for (int i = 0; st && i < 10; ++i) {
+        auto claimed = claim_name(record.name, record.id);
+        if (claimed) return {};
+        if (!random) {
+            st = claimed;
+            break;
+        }
+        // Random names may collide: try others, then one with a piece of the id.
+        record.name = i < 8 ? random_name() : random_name() + "_" + record.id.substr(0, 6);
+        st = save(record);
     }
-    return {};
+    if (st) st = fail_invalid("no free random name for container {}", record.id);
+    (void)remove_tree(d);
+    return st;
+}
+
+void ContainerStore::collect_garbage() const {
+    auto ids = list();
+    if (!ids) return;
+    for (const auto& id : *ids) {
+        if (path_exists(dir(id) + "/config.json")) continue;
+        std::string path = dir(id) + "/lock";
+        UniqueFd fd(::open(path.c_str(), O_RDWR | O_CLOEXEC));
+        if (fd && ::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) continue;  // still being created
+        if (!path_exists(dir(id) + "/config.json")) (void)remove_tree(dir(id));
+    }
 }
 
 Result<ContainerRecord> ContainerStore::load(const std::string& id) const {
@@ -144,6 +164,7 @@ Result<std::string> ContainerStore::resolve(const std::string& ref) const {
 }
 
 Status ContainerStore::rename(ContainerRecord& record, const std::string& new_name) {
+    if (new_name == record.name) return {};
     HUSK_TRY(claim_name(new_name, record.id));
     std::string old = record.name;
     record.name = new_name;

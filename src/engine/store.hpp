@@ -34,6 +34,9 @@ public:
     [[nodiscard]] Status rename(ContainerRecord& record, const std::string& new_name);
     // Removes the directory and releases the name.
     [[nodiscard]] Status remove(const std::string& id, const std::string& name);
+    // Removes container directories without a record whose creator is gone (a create
+    // killed half-way).
+    void collect_garbage() const;
     // An exclusive flock on the container (start, stop, rm take it); blocks.
     [[nodiscard]] Result<UniqueFd> lock(const std::string& id) const;
 

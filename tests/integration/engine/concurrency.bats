@@ -38,14 +38,14 @@ teardown() { engine_teardown; }
 }
 
 @test "kill -9 of the monitor: ps tells the truth, rm -f cleans up" {
-	h run -d --name m --rootfs "$RF" sleep 60 >/dev/null
-	eventually status_is m running
-	dir="$T/root/containers/$(h inspect -f '{{.Id}}' m)"
+	h run -d --name mm --rootfs "$RF" sleep 60 >/dev/null
+	eventually status_is mm running
+	dir="$T/root/containers/$(h inspect -f '{{.Id}}' mm)"
 	mon=$(jq -r .monitor_pid "$dir/state.json")
 	kill -9 "$mon"
 	# The container outlives its monitor (nobody's child now): still running.
-	[ "$(h inspect -f '{{.State.Status}}' m)" = running ]
-	h rm -f m
+	[ "$(h inspect -f '{{.State.Status}}' mm)" = running ]
+	h rm -f mm
 	[ -z "$(h ps -aq)" ]
 	# A monitor killed after the container exited: exited, with an error saying so.
 	h run -d --name m2 --rootfs "$RF" sleep 0.5 >/dev/null
@@ -96,5 +96,7 @@ teardown() { engine_teardown; }
 	ids=$(h ps -aq --no-trunc)
 	[ -z "$ids" ] || h rm -f $ids >/dev/null
 	[ -z "$(h ps -aq)" ]
+	# A create killed before its record was complete left a directory: prune takes it.
+	h container prune -f >/dev/null
 	[ -z "$(ls "$T/root/containers")" ]
 }

@@ -124,7 +124,7 @@ teardown() { engine_teardown; }
 	run h exec -e X=1 -u 1000 -w /tmp ee sh -c 'echo "$X $(id -u) $(pwd)"; exit 5'
 	[ "$status" -eq 5 ]
 	[ "$output" = "1 1000 /tmp" ]
-	run h exec ee nosuch
+	run -127 h exec ee nosuch
 	[ "$status" -eq 127 ]
 	h exec -d ee sh -c 'echo hi > /tmp/detached'
 	eventually h exec ee test -f /tmp/detached
