@@ -3,7 +3,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps configure build demo check unit integration bench fmt clean
+.PHONY: all deps configure build demo check unit integration vm bench fmt clean
 
 all: build
 
@@ -31,6 +31,10 @@ unit: build
 
 integration: build
 	cd $(BUILD) && ctest --output-on-failure -L integration
+
+# Guests booted in qemu (Debian's kernel, fetched once into a cache): cgroup v2 and hybrid.
+vm: build
+	cd $(BUILD) && ctest --output-on-failure -L vm
 
 bench: deps build
 	bench/runtime-lifecycle --runtime $(BUILD)/husk-runtime

@@ -1,9 +1,11 @@
 // husk-runtime: an OCI runtime with runc's command line. Argument parsing lives here (the
 // only place exceptions are used); every verb is a call into husk::runtime.
 #include <fcntl.h>
+#include <poll.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <iostream>
 #include <iterator>
 #include <optional>
@@ -183,6 +185,57 @@ void split_exec_command(std::vector<char*>& args, std::vector<std::string>& comm
 
 }  // namespace
 
+// runc's `events`: with --stats one stats object; otherwise a stats object every interval
+// and an "oom" event as soon as the OOM killer strikes in the container's cgroup, until the
+// container stops.
+int events_loop(const husk::runtime::Runtime& rt, const std::string& id, bool once,
+                unsigned interval) {
+    auto stats = rt.stats(id);
+    if (!stats) return report(stats.error());
+    if (once) {
+        std::cout << *stats << std::endl;
+        return 0;
+    }
+    auto watch = rt.watch_oom(id);  // none without a memory cgroup: stats only
+    uint64_t ooms_seen = watch ? watch->consume() : 0;
+    auto report_ooms = [&](uint64_t ooms) {
+        for (; ooms_seen < ooms; ++ooms_seen)
+            std::cout << nlohmann::json{{"type", "oom"}, {"id", id}}.dump() << std::endl;
+    };
+    using Clock = std::chrono::steady_clock;
+    while (true) {
+        std::cout << *stats << std::endl;
+        auto next = Clock::now() + std::chrono::seconds(interval);
+        while (Clock::now() < next) {
+            // Wake at least once a second to notice a stopped container.
+            auto left = std::chrono::duration_cast<std::chrono::milliseconds>(next - Clock::now());
+            int timeout = static_cast<int>(std::clamp<int64_t>(left.count(), 0, 1000));
+            if (watch) {
+                pollfd pfd{watch->fd(), POLLIN, 0};
+                if (::poll(&pfd, 1, timeout) > 0) {
+                    // The v1 notification comes as the cgroup enters OOM, a moment before
+                    // the kill is counted.
+                    uint64_t ooms = watch->consume();
+                    for (int i = 0; i < 50 && ooms <= ooms_seen; ++i) {
+                        ::usleep(10000);
+                        ooms = watch->consume();
+                    }
+                    report_ooms(ooms);
+                    continue;
+                }
+                report_ooms(watch->consume());
+            } else {
+                ::poll(nullptr, 0, timeout);
+            }
+            auto state = rt.store().load(id);
+            if (!state || rt.store().status(*state) == husk::runtime::ContainerStatus::stopped)
+                return 0;
+        }
+        stats = rt.stats(id);
+        if (!stats) return 0;  // stopped or deleted meanwhile
+    }
+}
+
 int main(int argc, char** argv) {
     CLI::App app{"husk-runtime: an OCI container runtime (runc compatible)", "husk-runtime"};
     app.require_subcommand(1);
@@ -316,10 +369,17 @@ int main(int argc, char** argv) {
     CLI11_PARSE(app, static_cast<int>(args.size()), args.data());
     husk::log::configure(
         log_path, log_format == "json" ? husk::log::Format::json : husk::log::Format::text, debug);
-    if (systemd_cgroup)
-        return report(
-            husk::Error::invalid("--systemd-cgroup: systemd cgroups are not supported "
-                                 "by husk-runtime yet"));
+    if (systemd_cgroup) {
+        // As sd_booted(3) and runc decide: systemd is PID 1 iff /run/systemd/system exists.
+        if (!husk::path_exists("/run/systemd/system"))
+            return report(husk::Error::invalid(
+                "--systemd-cgroup: systemd is not running on this host (no "
+                "/run/systemd/system), so there is no systemd to make a scope: drop "
+                "--systemd-cgroup to use cgroupfs"));
+        return report(husk::Error::invalid(
+            "--systemd-cgroup: the systemd cgroup driver (a transient scope over D-Bus) is not "
+            "implemented in husk-runtime: drop --systemd-cgroup to use cgroupfs"));
+    }
     if (rootless == "true")
         return report(
             husk::Error::invalid("--rootless: rootless mode is not supported by "
@@ -379,26 +439,7 @@ int main(int argc, char** argv) {
                 std::cout << ps_table(*pids);
             return 0;
         }
-        if (*events) {
-            // Without --stats: stats every interval, and an "oom" event (as runc's) whenever
-            // the OOM kill count grew, until the container stops.
-            uint64_t ooms_seen = 0;
-            for (bool first = true;; first = false) {
-                auto stats = rt.stats(id);
-                if (!stats) return first ? report(stats.error()) : 0;
-                if (events_stats) {
-                    std::cout << *stats << std::endl;
-                    return 0;
-                }
-                auto event = nlohmann::json::parse(*stats);
-                uint64_t ooms = event["data"]["memory"].value("oomKills", uint64_t{0});
-                if (!first && ooms > ooms_seen)
-                    std::cout << nlohmann::json{{"type", "oom"}, {"id", id}}.dump() << std::endl;
-                ooms_seen = ooms;
-                std::cout << *stats << std::endl;
-                ::sleep(events_interval);
-            }
-        }
+        if (*events) return events_loop(rt, id, events_stats, events_interval);
         if (*features) {
             std::cout << husk::runtime::features_json() << "\n";
             return 0;

@@ -26,6 +26,17 @@ int report(const Error& error);
 // 0 when `status` succeeded, else report().
 int finish(const Status& status);
 
+// `husk system`, shared by the system and image areas: found if another area registered it,
+// created otherwise, so neither depends on the order of registration.
+inline CLI::App* system_command(CLI::App& app) {
+    auto found =
+        app.get_subcommands([](const CLI::App* sub) { return sub->get_name() == "system"; });
+    if (!found.empty()) return found.front();
+    auto* system = app.add_subcommand("system", "the host husk runs on");
+    system->require_subcommand(1);
+    return system;
+}
+
 void register_container_commands(CLI::App& app, Globals& globals);
 void register_image_commands(CLI::App& app, Globals& globals);
 void register_network_commands(CLI::App& app, Globals& globals);

@@ -1,6 +1,8 @@
 #include "runtime/cgroup_control.hpp"
 
 #include <chrono>
+#include <cstdio>
+#include <filesystem>
 #include <map>
 #include <sstream>
 #include <thread>
@@ -153,7 +155,129 @@ json pids_stats(const std::vector<CgroupDir>& dirs) {
     return p;
 }
 
+// runc's blkio entry: {"major", "minor", "op", "value"}.
+json blkio_entry(uint64_t major, uint64_t minor, const std::string& op, uint64_t value) {
+    return {{"major", major}, {"minor", minor}, {"op", op}, {"value", value}};
+}
+
+// v1 blkio files: "MAJ:MIN Op value" lines and a closing "Total N" (left out, as runc does).
+json blkio_v1_list(const std::string& path) {
+    json list = json::array();
+    auto text = read_file(path);
+    if (!text) return list;
+    std::istringstream in(*text);
+    std::string line;
+    while (std::getline(in, line)) {
+        unsigned long long major = 0, minor = 0, value = 0;
+        char op[32] = {};
+        if (std::sscanf(line.c_str(), "%llu:%llu %31s %llu", &major, &minor, op, &value) == 4)
+            list.push_back(blkio_entry(major, minor, op, value));
+    }
+    return list;
+}
+
+// runc's stats.blkio: the CFQ files when that scheduler keeps them, BFQ's next, else the
+// throttle layer's, which count every bio whatever the scheduler (v1); io.stat on v2.
+json blkio_stats(const std::vector<CgroupDir>& dirs) {
+    json b = json::object();
+    if (const CgroupDir* d = find_dir(dirs, "blkio")) {
+        for (const char* prefix : {"blkio.", "blkio.bfq.", "blkio.throttle."}) {
+            std::string base = d->path + "/" + prefix;
+            json bytes = blkio_v1_list(base + "io_service_bytes_recursive");
+            json ios = blkio_v1_list(base + "io_serviced_recursive");
+            if (bytes.empty() && ios.empty() && std::string(prefix) != "blkio.throttle.") continue;
+            b["ioServiceBytesRecursive"] = bytes;
+            b["ioServicedRecursive"] = ios;
+            if (std::string(prefix) == "blkio.") {
+                b["ioQueuedRecursive"] = blkio_v1_list(base + "io_queued_recursive");
+                b["ioServiceTimeRecursive"] = blkio_v1_list(base + "io_service_time_recursive");
+                b["ioWaitTimeRecursive"] = blkio_v1_list(base + "io_wait_time_recursive");
+                b["ioMergedRecursive"] = blkio_v1_list(base + "io_merged_recursive");
+                b["ioTimeRecursive"] = blkio_v1_list(base + "time_recursive");
+                b["sectorsRecursive"] = blkio_v1_list(base + "sectors_recursive");
+            }
+            break;
+        }
+        return b;
+    }
+    const CgroupDir* v2 = find_dir(dirs, "");
+    if (v2 == nullptr || !path_exists(v2->path + "/io.stat")) return b;
+    // "MAJ:MIN rbytes=N wbytes=N rios=N wios=N dbytes=N dios=N" per device.
+    json bytes = json::array(), ios = json::array();
+    auto text = read_file(v2->path + "/io.stat");
+    std::istringstream in(text ? *text : std::string());
+    std::string line;
+    while (std::getline(in, line)) {
+        std::istringstream fields(line);
+        std::string device, kv;
+        fields >> device;
+        unsigned long long major = 0, minor = 0;
+        if (std::sscanf(device.c_str(), "%llu:%llu", &major, &minor) != 2) continue;
+        while (fields >> kv) {
+            auto eq = kv.find('=');
+            if (eq == std::string::npos) continue;
+            std::string key = kv.substr(0, eq);
+            uint64_t value = std::strtoull(kv.c_str() + eq + 1, nullptr, 10);
+            static const std::map<std::string, std::pair<bool, const char*>> kMap = {
+                {"rbytes", {true, "Read"}},    {"wbytes", {true, "Write"}},
+                {"dbytes", {true, "Discard"}}, {"rios", {false, "Read"}},
+                {"wios", {false, "Write"}},    {"dios", {false, "Discard"}}};
+            auto it = kMap.find(key);
+            if (it == kMap.end()) continue;
+            (it->second.first ? bytes : ios)
+                .push_back(blkio_entry(major, minor, it->second.second, value));
+        }
+    }
+    b["ioServiceBytesRecursive"] = bytes;
+    b["ioServicedRecursive"] = ios;
+    return b;
+}
+
+// runc's stats.hugetlb: {"2MB": {"usage", "max", "failcnt"}} per page size the cgroup has
+// files for: v1 usage_in_bytes/max_usage_in_bytes/failcnt, v2 current and events' "max"
+// (v2 keeps no peak, so "max" is left out).
+json hugetlb_stats(const std::vector<CgroupDir>& dirs) {
+    json h = json::object();
+    const CgroupDir* d = find_dir(dirs, "hugetlb");
+    bool v2 = false;
+    if (d == nullptr) {
+        d = find_dir(dirs, "");
+        v2 = true;
+    }
+    if (d == nullptr) return h;
+    std::error_code ec;
+    const std::string suffix = v2 ? ".current" : ".usage_in_bytes";
+    for (const auto& entry : std::filesystem::directory_iterator(d->path, ec)) {
+        std::string name = entry.path().filename().string();
+        if (!name.starts_with("hugetlb.") || !name.ends_with(suffix) ||
+            name.find(".rsvd.") != std::string::npos)
+            continue;
+        std::string size = name.substr(8, name.size() - 8 - suffix.size());
+        std::string base = d->path + "/hugetlb." + size;
+        json s = json::object();
+        if (v2) {
+            put(s, "usage", read_number(base + ".current"));
+            s["failcnt"] = read_keyed(base + ".events")["max"];
+        } else {
+            put(s, "usage", read_number(base + ".usage_in_bytes"));
+            put(s, "max", read_number(base + ".max_usage_in_bytes"));
+            put(s, "failcnt", read_number(base + ".failcnt"));
+        }
+        h[size] = s;
+    }
+    return h;
+}
+
 }  // namespace
+
+uint64_t oom_kill_count(const std::vector<CgroupDir>& dirs) {
+    // One file, not memory_stats(): `state` calls this, and engines call `state` often.
+    if (const CgroupDir* d = find_dir(dirs, "memory"))
+        return read_keyed(d->path + "/memory.oom_control")["oom_kill"];
+    if (const CgroupDir* v2 = find_dir(dirs, ""))
+        return read_keyed(v2->path + "/memory.events")["oom_kill"];
+    return 0;
+}
 
 Status freeze_cgroup(const std::vector<CgroupDir>& dirs, bool frozen) {
     const CgroupDir* v1 = find_dir(dirs, "freezer");
@@ -215,8 +339,8 @@ json cgroup_stats(const std::vector<CgroupDir>& dirs) {
     return {{"cpu", cpu_stats(dirs)},
             {"memory", memory_stats(dirs)},
             {"pids", pids_stats(dirs)},
-            {"blkio", json::object()},
-            {"hugetlb", json::object()}};
+            {"blkio", blkio_stats(dirs)},
+            {"hugetlb", hugetlb_stats(dirs)}};
 }
 
 }  // namespace husk::runtime

@@ -20,8 +20,11 @@ namespace husk::runtime {
 bool cgroup_frozen(const std::vector<CgroupDir>& dirs);
 // The pids in the container's cgroup (its first hierarchy), in the kernel's order.
 std::vector<pid_t> cgroup_procs(const std::vector<CgroupDir>& dirs);
-// Usage as runc's `events --stats` "data" object: cpu, memory, pids (and the OOM kill count).
+// Usage as runc's `events --stats` "data" object: cpu, memory, pids, blkio, hugetlb (and the
+// OOM kill count).
 nlohmann::json cgroup_stats(const std::vector<CgroupDir>& dirs);
+// How many processes the OOM killer has killed in the container's memory cgroup.
+uint64_t oom_kill_count(const std::vector<CgroupDir>& dirs);
 
 // `error` with the reason in front when the cgroup's OOM killer has struck (an init that
 // died during setup under a memory limit too small for it), `error` unchanged otherwise.

@@ -279,6 +279,14 @@ std::string parent_of(const std::string& path) {
     return path.substr(0, path.rfind('/'));
 }
 
+// True when the cgroup directory has processes of its own (the root cgroup is exempt from
+// the "no internal processes" rule, so its processes never stand in the way).
+bool holds_processes(const std::string& dir) {
+    if (!path_exists(dir + "/cgroup.type")) return false;  // the root has no cgroup.type
+    auto procs = read_file(dir + "/cgroup.procs");
+    return procs && procs->find_first_not_of(" \n") != std::string::npos;
+}
+
 // Makes every controller in `needed` available to the container's v2 directory: enabled in
 // cgroup.subtree_control of each level above it.
 Status delegate_v2(const CgroupDir& dir, const std::vector<std::string>& created,
@@ -301,6 +309,15 @@ Status delegate_v2(const CgroupDir& dir, const std::vector<std::string>& created
         for (auto& c : split_words(flat, ' ')) enabled.insert(c);
         for (const auto& controller : needed) {
             if (enabled.contains(controller)) continue;
+            if (!ours && holds_processes(level))
+                return fail_invalid(
+                    "the {0} controller is not enabled for the children of {1} (its "
+                    "cgroup.subtree_control: {2}), and it cannot be: {1} holds processes of its "
+                    "own, and cgroup v2 enables controllers for children only in a cgroup "
+                    "without processes (the \"no internal processes\" rule); move them into a "
+                    "leaf cgroup (e.g. {1}/init), then `echo +{0} > {3}`, or use a cgroupsPath "
+                    "below a cgroup that delegates {0}",
+                    controller, level, join(enabled), control);
             if (!ours)
                 return fail_invalid(
                     "the {0} controller is not enabled for the children of {1} (its "
@@ -345,8 +362,11 @@ CgroupCaps cgroup_caps(const std::vector<CgroupDir>& dirs) {
     bool v1 = false;
     for (const auto& d : dirs) {
         if (d.controllers.empty()) {
+            // What the tree offers, not what the container's directory has now: its
+            // cgroup.controllers lists only what was delegated for the limits it was created
+            // with, and an update may add a limit of another controller (delegated then).
             caps.v2_mount = d.mount_point;
-            caps.v2 = read_v2_controllers(d.path);
+            caps.v2 = read_v2_controllers(d.mount_point);
             continue;
         }
         v1 = true;

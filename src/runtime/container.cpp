@@ -523,6 +523,7 @@ Result<int> Runtime::run(const CreateOptions& options, bool detach) {
 Result<std::string> Runtime::state(const std::string& id) const {
     auto state = store_.load(id);
     if (!state) return fail(state.error());
+    add_oom_annotation(*state);  // OOM kills are read from the cgroup, not stored
     return state_json(*state, store_.status(*state));
 }
 

@@ -8,6 +8,7 @@
 
 #include "common/error.hpp"
 #include "oci/runtime_spec.hpp"
+#include "runtime/oom_watch.hpp"
 #include "runtime/state.hpp"
 
 namespace husk::runtime {
@@ -43,6 +44,8 @@ public:
     [[nodiscard]] Result<std::vector<pid_t>> processes(const std::string& id) const;
     // runc's `events --stats` object: {"type": "stats", "id": ..., "data": {...}}.
     [[nodiscard]] Result<std::string> stats(const std::string& id) const;
+    // A notification fd for OOM kills in a live container's cgroup (`events`).
+    [[nodiscard]] Result<OomWatch> watch_oom(const std::string& id) const;
 
     const StateStore& store() const { return store_; }
 
@@ -54,6 +57,9 @@ private:
 
     StateStore store_;
 };
+
+// Adds kOomKillsAnnotation when the OOM killer has killed in the container's cgroup.
+void add_oom_annotation(ContainerState& state);
 
 // "KILL", "SIGKILL", "9" -> 9.
 [[nodiscard]] Result<int> parse_signal(const std::string& name);

@@ -84,4 +84,17 @@ Result<std::string> Runtime::stats(const std::string& id) const {
     return event.dump();
 }
 
+Result<OomWatch> Runtime::watch_oom(const std::string& id) const {
+    auto state = load_live(store_, id, "watch the OOM events of");
+    if (!state) return fail(state.error());
+    auto watch = OomWatch::open(state->cgroup_dirs);
+    if (!watch) return fail(watch.error().wrap("container {:?}", id));
+    return watch;
+}
+
+void add_oom_annotation(ContainerState& state) {
+    if (uint64_t kills = oom_kill_count(state.cgroup_dirs); kills > 0)
+        state.annotations[kOomKillsAnnotation] = std::to_string(kills);
+}
+
 }  // namespace husk::runtime

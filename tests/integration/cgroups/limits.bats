@@ -83,7 +83,11 @@ usage_ns() { stats_field cpu.usage.total; }
 	echo "cpu used: $milli/1000 of a cpu" >&2
 	[[ "$milli" -lt 750 ]] || fail "busy loop used $milli/1000 cpu with a 0.5 quota"
 	[[ "$milli" -gt 200 ]] || fail "busy loop used only $milli/1000 cpu: did it run?"
-	[[ "$(stats_field cpu.throttling.throttledPeriods)" -gt 0 ]] || fail "never throttled"
+	# On a saturated machine the loop can get less than its quota and is then rightly never
+	# throttled; once it gets near the quota, the kernel must have throttled it.
+	if [[ "$milli" -ge 400 ]]; then
+		[[ "$(stats_field cpu.throttling.throttledPeriods)" -gt 0 ]] || fail "never throttled"
+	fi
 }
 
 @test "cpu shares, cpuset and swappiness are written where v1 reads them" {

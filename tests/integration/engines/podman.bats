@@ -3,6 +3,13 @@
 # binary, a private containers.conf/storage.conf (never the machine's), cgroupfs, and an image
 # imported from the bundled busybox rootfs. podman's stock default_ulimits (1048576) cannot be
 # granted on a host without CAP_SYS_RESOURCE by any runtime: the config uses the host's limits.
+#
+# The config sets no static_dir and no events_logfile_path: podman 4.3 does not hand
+# CONTAINERS_CONF to conmon's exit command (`podman container cleanup`), so that process finds
+# its database and event log from --root/--tmpdir alone. A static_dir elsewhere made it record
+# the exit in a second, empty database, and every `podman run` waited 20 s ("Exceeded conmon
+# timeout") for an exit code that never came. The runtime is named by its absolute path for
+# the same reason: the cleanup process gets `--runtime <what podman was given>`.
 
 setup_file() {
 	# podman's cgroupfs manager leaves /libpod_parent/conmon behind; remove it at the end
@@ -19,14 +26,10 @@ log_driver = "k8s-file"
 [engine]
 cgroup_manager = "cgroupfs"
 events_logger = "file"
-events_logfile_path = "$PM_DIR/events.log"
-runtime = "husk"
-runtime_supports_json = ["husk"]
+runtime = "$HUSK_RUNTIME"
+runtime_supports_json = ["$(basename "$HUSK_RUNTIME")"]
 tmp_dir = "$PM_DIR/tmp"
-static_dir = "$PM_DIR/static"
 volume_path = "$PM_DIR/volumes"
-[engine.runtimes]
-husk = ["$HUSK_RUNTIME"]
 CONF
 	cat >"$PM_DIR/storage.conf" <<CONF
 [storage]
@@ -98,6 +101,26 @@ pm() { timeout 60 podman "$@"; }
 	[ "$output" = "exited 0" ]
 	run pm rm hk-life
 	[ "$status" -eq 0 ]
+}
+
+@test "podman run -it under a pty: echo, output, window size, exit code" {
+	# A person at a 33x101 terminal types into the container's shell.
+	run "$BATS_TEST_DIRNAME/pty-session.py" 33 101 "$PM_DIR/pty.transcript" -- \
+		timeout 60 podman run -it --rm localhost/husk-busybox:test sh <<'STEPS'
+expect # 
+send stty size; echo "tty=$(tty) sum=$((6*7))"
+expect sum=42
+send exit 5
+STEPS
+	cat -v "$PM_DIR/pty.transcript"
+	[ "$status" -eq 5 ]
+	local transcript
+	transcript=$(tr -d '\r' <"$PM_DIR/pty.transcript")
+	# The typed command was echoed by the container's terminal, the window size arrived, and
+	# the shell's stdin is a pty of the container's own devpts.
+	[[ "$transcript" == *'echo "tty=$(tty) sum=$((6*7))"'* ]]
+	[[ "$transcript" == *$'\n33 101\n'* ]]
+	[[ "$transcript" == *"tty=/dev/pts/0 sum=42"* ]]
 }
 
 @test "podman --memory and --pids-limit are in force in the container's cgroup" {

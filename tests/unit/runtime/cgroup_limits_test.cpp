@@ -296,11 +296,32 @@ TEST_F(CgroupWriteTest, V2ControllersAreEnabledOnlyInLevelsWeCreated) {
 }
 
 TEST_F(CgroupWriteTest, CapsFromRecordedDirs) {
+    // The container's directory has only what its creation delegated; an update may add a
+    // limit of any controller the tree offers.
     std::ofstream(root_ + "/unified/parent/ctr/cgroup.controllers") << "hugetlb\n";
+    std::ofstream(root_ + "/unified/cgroup.controllers") << "cpu hugetlb\n";
     CgroupCaps caps = cgroup_caps(dirs_);
     EXPECT_EQ(caps.layout, CgroupLayout::hybrid);
     EXPECT_TRUE(caps.v1.contains("memory"));
     EXPECT_TRUE(caps.v2.contains("hugetlb"));
+    EXPECT_TRUE(caps.v2.contains("cpu"));
+}
+
+TEST_F(CgroupWriteTest, AParentHoldingProcessesIsNamedWithTheRule) {
+    std::vector<CgroupWrite> writes = {
+        {"linux.resources.hugepageLimits[0]", "hugetlb", true, {{"hugetlb.2MB.max", "0"}}}};
+    std::ofstream(root_ + "/unified/cgroup.subtree_control") << "hugetlb\n";
+    // Not created by us, and not the root (it has cgroup.type), with a process in it.
+    std::ofstream(root_ + "/unified/parent/cgroup.type") << "domain\n";
+    std::ofstream(root_ + "/unified/parent/cgroup.procs") << "4242\n";
+    auto st = apply_cgroup_writes(dirs_, {}, writes);
+    ASSERT_FALSE(st.has_value());
+    EXPECT_NE(st.error().message().find(root_ + "/unified/parent holds processes of its own"),
+              std::string::npos)
+        << st.error().message();
+    EXPECT_NE(st.error().message().find("\"no internal processes\" rule"), std::string::npos)
+        << st.error().message();
+    EXPECT_EQ(slurp(root_ + "/unified/parent/cgroup.subtree_control"), "");
 }
 
 }  // namespace

@@ -1,0 +1,506 @@
+#include "net/attach.hpp"
+
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <ctime>
+#include <set>
+
+#include "common/files.hpp"
+#include "common/log.hpp"
+#include "common/scope_exit.hpp"
+#include "common/unique_fd.hpp"
+#include "net/dns.hpp"
+#include "net/dns_server.hpp"
+#include "net/firewall.hpp"
+#include "net/ipam.hpp"
+#include "net/netlink.hpp"
+#include "net/store.hpp"
+#include "net/sysctl.hpp"
+
+namespace husk::net {
+
+namespace {
+
+std::string random_id() {
+    unsigned char bytes[32];
+    if (::getrandom(bytes, sizeof bytes, 0) != sizeof bytes) {
+        for (auto& b : bytes) b = static_cast<unsigned char>(std::rand());
+    }
+    std::string out;
+    for (auto b : bytes) out += fmt::format("{:02x}", b);
+    return out;
+}
+
+std::string now_rfc3339() {
+    std::time_t t = std::time(nullptr);
+    std::tm tm{};
+    ::gmtime_r(&t, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return buf;
+}
+
+// Whether this host could bind ip:port itself: a port some process already listens on is
+// not handed to a container, whose DNAT would silently shadow it.
+bool host_port_free(Ipv4 ip, uint16_t port, Proto proto) {
+    UniqueFd fd(
+        ::socket(AF_INET, (proto == Proto::tcp ? SOCK_STREAM : SOCK_DGRAM) | SOCK_CLOEXEC, 0));
+    if (!fd) return false;
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons(port);
+    sa.sin_addr.s_addr = htonl(ip.value);
+    return ::bind(fd.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0;
+}
+
+// Subnets this host already uses: routes and addresses, and every network of the store.
+Result<std::vector<Subnet>> subnets_in_use(Netlink& nl, const std::vector<Network>& networks) {
+    std::vector<Subnet> out;
+    auto routes = nl.routes_v4();
+    if (!routes) return fail(routes.error());
+    for (const auto& r : *routes) out.push_back(r.dst);
+    auto addrs = nl.addresses_v4();
+    if (!addrs) return fail(addrs.error());
+    for (const auto& a : *addrs)
+        if (!a.base.is_loopback()) out.push_back(a);
+    for (const auto& n : networks) out.push_back(n.subnet);
+    return out;
+}
+
+// The bridge exists, has the gateway address and is up (recreated after a reboot).
+Status ensure_bridge(Netlink& nl, const Network& n) {
+    auto idx = nl.link_index(n.bridge);
+    if (!idx) return fail(idx.error());
+    if (!*idx) {
+        HUSK_TRY(nl.create_bridge(n.bridge));
+        idx = nl.link_index(n.bridge);
+        if (!idx) return fail(idx.error());
+        if (!*idx) return fail_invalid("bridge {} vanished after creation", n.bridge);
+    }
+    HUSK_TRY(nl.add_address(**idx, n.gateway, n.subnet.prefix));
+    return nl.set_up(**idx);
+}
+
+bool link_exists(Netlink& nl, const std::string& name) {
+    auto idx = nl.link_index(name);
+    return idx && *idx;
+}
+
+// Endpoints whose host veth is gone: the container's namespace died (the pair goes with it).
+std::vector<std::string> drop_stale(Netlink& nl, Network& n) {
+    std::vector<std::string> gone;
+    for (auto it = n.endpoints.begin(); it != n.endpoints.end();) {
+        if (!link_exists(nl, it->second.host_veth)) {
+            gone.push_back(it->first);
+            it = n.endpoints.erase(it);
+        } else {
+            ++it;
+        }
+    }
+    return gone;
+}
+
+Status write_hosts_file(const std::string& path, const std::string& content, bool create) {
+    // Rewritten in place: the container sees this inode through a bind mount, and a rename
+    // would leave it looking at the old file.
+    int flags = O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOFOLLOW | (create ? O_CREAT : 0);
+    UniqueFd fd(::open(path.c_str(), flags, 0644));
+    if (!fd) {
+        if (!create && errno == ENOENT) return {};
+        return fail_errno("write hosts file {}", path);
+    }
+    if (::write(fd.get(), content.data(), content.size()) != static_cast<ssize_t>(content.size()))
+        return fail_errno("write hosts file {}", path);
+    return {};
+}
+
+std::vector<const Endpoint*> peers_of(const Network& n, const std::string& id) {
+    std::vector<const Endpoint*> out;
+    if (n.name == default_network) return out;  // Docker: no name resolution on `bridge`
+    for (const auto& [pid, e] : n.endpoints)
+        if (pid != id) out.push_back(&e);
+    return out;
+}
+
+void refresh_peer_hosts(const Network& n, const std::string& except) {
+    for (const auto& [id, e] : n.endpoints) {
+        if (id == except || e.hosts_path.empty()) continue;
+        auto st = write_hosts_file(e.hosts_path, container_hosts(e, peers_of(n, id)), false);
+        if (!st) log::warn("{}", st.error().what());
+    }
+}
+
+Result<Network> create_locked(const Store& store, Netlink& nl, const CreateOptions& o,
+                              const std::string& bridge_override) {
+    HUSK_TRY(check_network_name(o.name));
+    auto existing = store.get(o.name);
+    if (!existing) return fail(existing.error());
+    if (*existing) return fail_invalid("network {} already exists", o.name);
+    HUSK_TRY(check_nftables());
+    auto networks = store.list();
+    if (!networks) return fail(networks.error());
+    auto in_use = subnets_in_use(nl, *networks);
+    if (!in_use) return fail(in_use.error());
+
+    Subnet subnet;
+    if (o.subnet.empty()) {
+        if (!o.gateway.empty() || !o.ip_range.empty())
+            return fail_invalid("--gateway and --ip-range need --subnet");
+        auto s = choose_subnet(*in_use);
+        if (!s) return fail(s.error());
+        subnet = *s;
+    } else {
+        auto s = parse_subnet(o.subnet);
+        if (!s) return fail(s.error().wrap("--subnet"));
+        subnet = *s;
+    }
+    std::optional<Ipv4> gw;
+    if (!o.gateway.empty()) {
+        auto g = parse_ipv4(o.gateway);
+        if (!g) return fail(g.error().wrap("--gateway"));
+        gw = *g;
+    }
+    std::optional<Subnet> range;
+    if (!o.ip_range.empty()) {
+        auto r = parse_subnet(o.ip_range);
+        if (!r) return fail(r.error().wrap("--ip-range"));
+        range = *r;
+    }
+    auto pool = make_pool(subnet, gw, range, *in_use);
+    if (!pool) return fail(pool.error().wrap("network {}", o.name));
+
+    Network n;
+    n.name = o.name;
+    n.id = random_id();
+    n.bridge = bridge_override.empty() ? store.bridge_name(n.id) : bridge_override;
+    n.subnet = pool->subnet;
+    n.gateway = pool->gateway;
+    n.ip_range = pool->range;
+    n.internal = o.internal;
+    n.created = now_rfc3339();
+    if (link_exists(nl, n.bridge))
+        return fail_invalid("a link named {} already exists on this host", n.bridge);
+
+    ScopeExit undo_bridge([&] { (void)nl.delete_link(n.bridge); });
+    HUSK_TRY_CTX(ensure_bridge(nl, n), "network {}", n.name);
+    HUSK_TRY(store.put(n));
+    ScopeExit undo_record([&] { (void)store.remove(n.name); });
+    networks->push_back(n);
+    HUSK_TRY(sync_firewall(store.table(), *networks));
+    undo_record.dismiss();
+    undo_bridge.dismiss();
+    return n;
+}
+
+Result<Network> ensure_default_locked(const Store& store, Netlink& nl) {
+    auto n = store.get(default_network);
+    if (!n) return fail(n.error());
+    if (*n) return std::move(**n);
+    CreateOptions o;
+    o.name = default_network;
+    return create_locked(store, nl, o, store.default_bridge());
+}
+
+// The first ethN the container's namespace does not have yet.
+Result<std::string> free_ifname(Netlink& cnl) {
+    for (int i = 0; i < 64; ++i) {
+        std::string name = fmt::format("eth{}", i);
+        auto idx = cnl.link_index(name);
+        if (!idx) return fail(idx.error());
+        if (!*idx) return name;
+    }
+    return fail_invalid("the container already has 64 ethN interfaces");
+}
+
+Status detach_locked(const Store& store, Netlink& nl, const std::string& id,
+                     const std::string& only) {
+    auto networks = store.list();
+    if (!networks) return fail(networks.error());
+    bool found = false;
+    for (auto& n : *networks) {
+        if (!only.empty() && n.name != only) continue;
+        auto it = n.endpoints.find(id);
+        if (it == n.endpoints.end()) continue;
+        found = true;
+        HUSK_TRY(nl.delete_link(it->second.host_veth));
+        n.endpoints.erase(it);
+        HUSK_TRY(store.put(n));
+        refresh_peer_hosts(n, "");
+    }
+    if (!found) {
+        if (only.empty()) return fail_invalid("container {} is not attached to any network", id);
+        return fail_invalid("container {} is not attached to network {}", id, only);
+    }
+    return sync_firewall(store.table(), *networks);
+}
+
+}  // namespace
+
+Result<Network> create_network(const std::string& root, const CreateOptions& o) {
+    auto store = Store::open(root);
+    if (!store) return fail(store.error());
+    auto lock = store->lock();
+    if (!lock) return fail(lock.error());
+    auto nl = Netlink::open();
+    if (!nl) return fail(nl.error());
+    if (o.name == default_network)
+        return fail_invalid("network {} is husk's default network, created on first use",
+                            default_network);
+    return create_locked(*store, *nl, o, "");
+}
+
+Result<Network> ensure_default_network(const std::string& root) {
+    auto store = Store::open(root);
+    if (!store) return fail(store.error());
+    auto lock = store->lock();
+    if (!lock) return fail(lock.error());
+    auto nl = Netlink::open();
+    if (!nl) return fail(nl.error());
+    return ensure_default_locked(*store, *nl);
+}
+
+Result<Attachment> attach(const std::string& root, const AttachOptions& o) {
+    HUSK_TRY(check_container_id(o.container_id));
+    auto store = Store::open(root);
+    if (!store) return fail(store.error());
+    auto lock = store->lock();
+    if (!lock) return fail(lock.error());
+    auto nl = Netlink::open();
+    if (!nl) return fail(nl.error());
+
+    std::optional<Network> found;
+    if (o.network == default_network) {
+        auto d = ensure_default_locked(*store, *nl);
+        if (!d) return fail(d.error());
+        found = std::move(*d);
+    } else {
+        auto g = store->get(o.network);
+        if (!g) return fail(g.error());
+        if (!*g) return fail_invalid("network {} not found", o.network);
+        found = std::move(**g);
+    }
+    Network& n = *found;
+    HUSK_TRY_CTX(check_nftables(), "network {}", n.name);
+    auto stale = drop_stale(*nl, n);
+    for (const auto& s : stale) log::warn("network {}: removed stale endpoint {}", n.name, s);
+    if (n.endpoints.contains(o.container_id))
+        return fail_invalid("container {} is already attached to network {}", o.container_id,
+                            n.name);
+    auto networks = store->list();
+    if (!networks) return fail(networks.error());
+
+    UniqueFd netns(::open(o.netns.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!netns) return fail_errno("open network namespace {}", o.netns);
+
+    Endpoint e;
+    e.container_id = o.container_id;
+    e.netns = o.netns;
+    e.hostname = o.hostname;
+    e.aliases = o.aliases;
+    e.hosts_path = o.hosts_path;
+
+    std::set<Ipv4> used;
+    for (const auto& [id, other] : n.endpoints) used.insert(other.ip);
+    Pool pool{n.subnet, n.gateway, n.ip_range};
+    auto ip = allocate(pool, used, o.ip);
+    if (!ip) return fail(ip.error().wrap("network {}", n.name));
+    e.ip = *ip;
+    e.mac = mac_for(e.ip);
+
+    std::vector<PortBinding> taken;
+    for (const auto& other : *networks)
+        for (const auto& [id, ep] : other.endpoints)
+            taken.insert(taken.end(), ep.ports.begin(), ep.ports.end());
+    for (const auto& spec_text : o.publish) {
+        auto spec = parse_port_spec(spec_text);
+        if (!spec) return fail(spec.error());
+        auto all = taken;
+        all.insert(all.end(), e.ports.begin(), e.ports.end());
+        auto bound = bind_ports(*spec, all, host_port_free);
+        if (!bound) return fail(bound.error().wrap("publish {}", spec_text));
+        e.ports.insert(e.ports.end(), bound->begin(), bound->end());
+    }
+    if (n.internal && !e.ports.empty())
+        return fail_invalid("network {} is internal: it cannot publish ports", n.name);
+
+    Attachment a;
+    // Forwarding is needed for egress and for published ports; an internal network without
+    // ports is pure bridging and leaves the host's forwarding alone.
+    if (!n.internal) HUSK_TRY(ensure_sysctl("net.ipv4.ip_forward", "1", a.sysctls_changed));
+
+    auto cnl = Netlink::open_in(netns.get());
+    if (!cnl) return fail(cnl.error().wrap("network namespace {}", o.netns));
+    auto ifname = free_ifname(*cnl);
+    if (!ifname) return fail(ifname.error());
+    e.ifname = *ifname;
+    e.host_veth = store->veth_name(n.id, o.container_id);
+
+    HUSK_TRY_CTX(ensure_bridge(*nl, n), "network {}", n.name);
+    bool localhost = false;
+    for (const auto& p : e.ports) localhost |= p.host_ip.is_loopback();
+    if (localhost)
+        HUSK_TRY(
+            ensure_sysctl("net.ipv4.conf." + n.bridge + ".route_localnet", "1", a.sysctls_changed));
+
+    HUSK_TRY(nl->create_veth(e.host_veth, e.ifname, netns.get(), e.mac));
+    ScopeExit undo_veth([&] { (void)nl->delete_link(e.host_veth); });
+    {
+        auto host_idx = nl->link_index(e.host_veth);
+        if (!host_idx) return fail(host_idx.error());
+        auto br_idx = nl->link_index(n.bridge);
+        if (!br_idx) return fail(br_idx.error());
+        if (!*host_idx || !*br_idx)
+            return fail_invalid("veth {} or bridge {} vanished", e.host_veth, n.bridge);
+        HUSK_TRY(nl->set_master(**host_idx, **br_idx));
+        HUSK_TRY(nl->set_hairpin(**host_idx));
+        HUSK_TRY(nl->set_up(**host_idx));
+        auto lo = cnl->link_index("lo");
+        if (!lo) return fail(lo.error());
+        if (*lo) HUSK_TRY(cnl->set_up(**lo));
+        auto cidx = cnl->link_index(e.ifname);
+        if (!cidx) return fail(cidx.error());
+        if (!*cidx) return fail_invalid("{} missing in {}", e.ifname, o.netns);
+        HUSK_TRY(cnl->add_address(**cidx, e.ip, n.subnet.prefix));
+        HUSK_TRY(cnl->set_up(**cidx));
+        if (e.ifname == "eth0") HUSK_TRY(cnl->add_default_route(n.gateway, **cidx));
+    }
+
+    n.endpoints[o.container_id] = e;
+    for (auto& other : *networks)
+        if (other.name == n.name) other = n;
+    HUSK_TRY(store->put(n));
+    Network before = n;
+    before.endpoints.erase(o.container_id);
+    ScopeExit undo_record([&] { (void)store->put(before); });
+    HUSK_TRY(sync_firewall(store->table(), *networks));
+
+    a.network = n.name;
+    a.container_id = o.container_id;
+    a.ifname = e.ifname;
+    a.ip = e.ip;
+    a.prefix = n.subnet.prefix;
+    a.gateway = n.gateway;
+    a.mac = e.mac;
+    a.ports = e.ports;
+    auto host_resolv = read_file("/etc/resolv.conf");
+    bool user_network = n.name != default_network;
+    a.resolv_conf =
+        container_resolv_conf(host_resolv ? *host_resolv : "", user_network ? n.gateway.str() : "");
+    a.hosts = container_hosts(e, peers_of(n, o.container_id));
+    if (!o.hosts_path.empty()) HUSK_TRY(write_hosts_file(o.hosts_path, a.hosts, true));
+    undo_record.dismiss();
+    undo_veth.dismiss();
+    refresh_peer_hosts(n, o.container_id);
+    if (user_network) start_dns(root, n.name);
+    return a;
+}
+
+Status detach(const std::string& root, const std::string& container_id,
+              const std::string& network) {
+    HUSK_TRY(check_container_id(container_id));
+    auto store = Store::open(root);
+    if (!store) return fail(store.error());
+    auto lock = store->lock();
+    if (!lock) return fail(lock.error());
+    auto nl = Netlink::open();
+    if (!nl) return fail(nl.error());
+    return detach_locked(*store, *nl, container_id, network);
+}
+
+Status remove_network(const std::string& root, const std::string& name) {
+    auto store = Store::open(root);
+    if (!store) return fail(store.error());
+    auto lock = store->lock();
+    if (!lock) return fail(lock.error());
+    auto nl = Netlink::open();
+    if (!nl) return fail(nl.error());
+    auto g = store->get(name);
+    if (!g) return fail(g.error());
+    if (!*g) return fail_invalid("network {} not found", name);
+    Network n = std::move(**g);
+    drop_stale(*nl, n);
+    if (!n.endpoints.empty()) {
+        std::string ids;
+        for (const auto& [id, e] : n.endpoints) ids += (ids.empty() ? "" : ", ") + id;
+        return fail_invalid("network {} has attached containers: {}", name, ids);
+    }
+    HUSK_TRY(store->remove(name));
+    auto networks = store->list();
+    if (!networks) return fail(networks.error());
+    HUSK_TRY(sync_firewall(store->table(), *networks));
+    return nl->delete_link(n.bridge);
+}
+
+Result<std::vector<Network>> list_networks(const std::string& root) {
+    auto store = Store::open(root);
+    if (!store) return fail(store.error());
+    auto lock = store->lock();
+    if (!lock) return fail(lock.error());
+    return store->list();
+}
+
+Result<Network> inspect_network(const std::string& root, const std::string& name) {
+    auto store = Store::open(root);
+    if (!store) return fail(store.error());
+    auto lock = store->lock();
+    if (!lock) return fail(lock.error());
+    auto g = store->get(name);
+    if (!g) return fail(g.error());
+    if (!*g) return fail_invalid("network {} not found", name);
+    return std::move(**g);
+}
+
+Result<std::string> firewall_table(const std::string& root) {
+    auto store = Store::open(root);
+    if (!store) return fail(store.error());
+    return store->table();
+}
+
+Result<std::vector<std::string>> prune(const std::string& root) {
+    auto store = Store::open(root);
+    if (!store) return fail(store.error());
+    auto lock = store->lock();
+    if (!lock) return fail(lock.error());
+    auto nl = Netlink::open();
+    if (!nl) return fail(nl.error());
+    auto networks = store->list();
+    if (!networks) return fail(networks.error());
+    std::vector<std::string> report;
+    std::vector<Network> kept;
+    std::set<std::string> names;
+    for (auto& n : *networks) {
+        auto stale = drop_stale(*nl, n);
+        for (const auto& s : stale)
+            report.push_back(fmt::format("endpoint {} on network {}", s, n.name));
+        if (n.endpoints.empty() && n.name != default_network) {
+            HUSK_TRY(store->remove(n.name));
+            HUSK_TRY(nl->delete_link(n.bridge));
+            report.push_back(fmt::format("network {}", n.name));
+            continue;
+        }
+        if (!stale.empty()) {
+            HUSK_TRY(store->put(n));
+            refresh_peer_hosts(n, "");
+        }
+        names.insert(n.bridge);
+        for (const auto& [id, e] : n.endpoints) names.insert(e.host_veth);
+        kept.push_back(std::move(n));
+    }
+    // Links with this store's prefix that no record names: left by a crash between creating
+    // a link and writing the record.
+    auto links = nl->link_names();
+    if (!links) return fail(links.error());
+    for (const auto& l : *links) {
+        if (!l.starts_with(store->prefix()) || names.contains(l)) continue;
+        HUSK_TRY(nl->delete_link(l));
+        report.push_back(fmt::format("link {}", l));
+    }
+    HUSK_TRY(sync_firewall(store->table(), kept));
+    return report;
+}
+
+}  // namespace husk::net
