@@ -6,6 +6,7 @@
 //
 //   husk-monitor ROOT RUNROOT ID [SYNC_FD]
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/ioctl.h>
@@ -27,7 +28,6 @@
 #include "engine/attach_protocol.hpp"
 #include "engine/ids.hpp"
 #include "engine/json_log.hpp"
-#include "engine/rootfs_source.hpp"
 #include "engine/sockets.hpp"
 #include "engine/store.hpp"
 #include "health.hpp"
@@ -68,6 +68,7 @@ private:
         if (auto st = store_.save_runtime(record_.id, state_); !st)
             log::error("save state: {}", st.error().what());
     }
+    void remove_with_husk();
     bool stop_requested() const { return path_exists(dir_ + "/stop-requested"); }
 
     engine::ContainerStore store_;
@@ -275,6 +276,32 @@ bool Monitor::should_restart(int exit_code) {
     return false;
 }
 
+void Monitor::remove_with_husk() {
+    char self[PATH_MAX];
+    ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n <= 0) return;
+    self[n] = '\0';
+    std::string husk(self);
+    husk = husk.substr(0, husk.rfind('/')) + "/husk";
+    if (const char* env = std::getenv("HUSK_BINARY"); env != nullptr && *env != '\0') husk = env;
+    pid_t pid = ::fork();
+    if (pid == 0) {
+        sigset_t none;
+        sigemptyset(&none);
+        ::sigprocmask(SIG_SETMASK, &none, nullptr);
+        // This monitor is still alive: `rm -f` must not wait for it.
+        ::unlink((dir_ + "/state.json").c_str());
+        const char* argv[] = {
+            "husk", "--root", store_.root().c_str(), "--runroot", store_.runroot().c_str(),
+            "rm",   "-f",     record_.id.c_str(),    nullptr};
+        ::execv(husk.c_str(), const_cast<char* const*>(argv));
+        ::_exit(127);
+    }
+    if (pid > 0)
+        while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+        }
+}
+
 int Monitor::run(int sync_fd) {
     sigset_t mask;
     sigemptyset(&mask);
@@ -371,8 +398,13 @@ int Monitor::run(int sync_fd) {
         // --rm: the monitor removes the container (the client may be gone); clients get the
         // exit code once it is removed, as `docker run --rm` returns after removal.
         ::unlink((dir_ + "/attach.sock").c_str());
-        (void)engine::release_rootfs(record_.id, record_.rootfs_mount);
-        (void)store_.remove(record_.id, record_.name);
+        if (record_.image_id.empty()) {
+            (void)store_.remove(record_.id, record_.name);
+        } else {
+            // An image's rootfs goes back to the image store: `husk rm` does that, and the
+            // monitor stays free of the image code.
+            remove_with_husk();
+        }
     }
     broadcast(Frame::exit_code, std::to_string(exit_code));
     return 0;

@@ -288,9 +288,7 @@ Result<engine::ContainerRecord> record_from_flags(const RunFlags& f, engine::Eng
         r.labels[l.substr(0, eq)] = eq == std::string::npos ? "" : l.substr(eq + 1);
     }
 
-    // Image defaults come from the seam at create; with --rootfs there are none, so the
-    // command line must name the command.
-    r.env = {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"};
+    // Image defaults come from the seam at create (engine/process_defaults.cpp).
     for (const auto& file : f.env_files) {
         auto lines = read_env_file(file);
         if (!lines) return fail(lines.error());
@@ -413,30 +411,6 @@ Result<engine::ContainerRecord> record_from_flags(const RunFlags& f, engine::Eng
     return r;
 }
 
-// Applies the image's defaults (from the seam) the way Docker does, after create resolved
-// the rootfs. Entrypoint/Cmd: --entrypoint resets the image's Cmd.
-Status finish_process(engine::ContainerRecord& r, const oci::ContainerDefaults& image) {
-    std::vector<std::string> entrypoint = r.entrypoint;
-    std::vector<std::string> cmd = r.cmd;
-    if (entrypoint.empty() && image.entrypoint) entrypoint = *image.entrypoint;
-    if (cmd.empty() && r.entrypoint.empty() && image.cmd) cmd = *image.cmd;
-    r.entrypoint = entrypoint;
-    r.cmd = cmd;
-    r.args = entrypoint;
-    r.args.insert(r.args.end(), cmd.begin(), cmd.end());
-    if (r.args.empty()) return fail_invalid("no command specified");
-    if (r.init) r.args.insert(r.args.begin(), "/dev/init");
-    std::vector<std::string> env = image.env;
-    for (const auto& e : r.env) add_env(env, e);
-    r.env = env;
-    if (r.working_dir.empty()) r.working_dir = image.working_dir;
-    if (r.user.empty()) r.user = image.user;
-    if (r.stop_signal == "SIGTERM" && !image.stop_signal.empty()) r.stop_signal = image.stop_signal;
-    if (!r.healthcheck && image.healthcheck) r.healthcheck = image.healthcheck;
-    for (const auto& [k, v] : image.labels) r.labels.try_emplace(k, v);
-    return {};
-}
-
 struct TerminalMode {
     bool active = false;
     struct termios saved {};
@@ -552,10 +526,8 @@ Result<std::string> create_from_flags(RunFlags& f, engine::Engine& eng) {
     engine::RootfsRequest req;
     auto record = record_from_flags(f, eng, req);
     if (!record) return fail(record.error());
-    // The process needs the image's defaults, which need the rootfs: resolve first.
-    // With --rootfs there are none; the image store fills them in prepare_rootfs.
-    oci::ContainerDefaults defaults;
-    HUSK_TRY(finish_process(*record, defaults));
+    // The image's defaults (Entrypoint, Cmd, Env, ...) are applied by create, once the
+    // rootfs seam resolved the image.
     HUSK_TRY(eng.create(*record, req));
     return record->id;
 }

@@ -16,6 +16,7 @@
 #include "common/log.hpp"
 #include "engine/attach_protocol.hpp"
 #include "engine/ids.hpp"
+#include "engine/process_defaults.hpp"
 #include "engine/spec_builder.hpp"
 #include "runtime/container.hpp"
 #include "runtime/state.hpp"
@@ -91,25 +92,35 @@ Status Engine::create(ContainerRecord& record, const RootfsRequest& request) {
     record.id = new_container_id();
     record.created = now_rfc3339();
     if (record.hostname.empty()) record.hostname = record.id.substr(0, 12);
+    // The record first (with a name, under the lock), then the rootfs inside its directory.
+    HUSK_TRY(store_.create(record));
+    RootfsRequest req = request;
+    req.store_root = store_.root();
+    req.container_id = record.id;
+    req.container_dir = store_.dir(record.id);
+    bool prepared = false;
+    auto undo = [&] {
+        if (prepared) (void)release_rootfs(store_.root(), record.id, record.image_id);
+        (void)store_.remove(record.id, record.name);
+    };
+    auto rootfs = prepare_rootfs(req);
+    if (!rootfs) {
+        undo();
+        return fail(rootfs.error());
+    }
+    prepared = true;
+    record.image = rootfs->image;
+    record.image_id = rootfs->image_id;
+    record.rootfs = rootfs->path;
+    if (auto st = apply_image_defaults(record, rootfs->config.config); !st) {
+        undo();
+        return st;
+    }
     bool has_hostname = false;
     for (const auto& e : record.env) has_hostname = has_hostname || e.starts_with("HOSTNAME=");
     if (!has_hostname)
         record.env.insert(record.env.begin() + (record.env.empty() ? 0 : 1),
                           "HOSTNAME=" + record.hostname);
-    RootfsRequest req = request;
-    req.container_id = record.id;
-    req.container_dir = store_.dir(record.id);
-    auto rootfs = prepare_rootfs(req);
-    if (!rootfs) return fail(rootfs.error());
-    record.image = rootfs->image;
-    record.image_id = rootfs->image_id;
-    record.rootfs = rootfs->path;
-    record.rootfs_mount = rootfs->mount;
-    HUSK_TRY(store_.create(record));
-    auto undo = [&] {
-        (void)release_rootfs(record.id, record.rootfs_mount);
-        (void)store_.remove(record.id, record.name);
-    };
     SpecPaths paths{volumes_root(), init_binary_};
     auto spec = build_spec(record, paths);
     if (!spec) {
@@ -117,14 +128,10 @@ Status Engine::create(ContainerRecord& record, const RootfsRequest& request) {
         return fail(spec.error());
     }
     std::string bundle = store_.dir(record.id) + "/bundle";
-    if (::mkdir(bundle.c_str(), 0700) != 0) {
-        auto err = Error::from_errno("mkdir {}", bundle);
-        undo();
-        return fail(err);
-    }
-    if (auto st =
-            write_file_atomic(bundle + "/config.json", *spec, 0600, Durability::survive_crash);
-        !st) {
+    Status st = ::mkdir(bundle.c_str(), 0700) == 0 ? Status{} : fail_errno("mkdir {}", bundle);
+    if (st) st = write_file_atomic(bundle + "/config.json", *spec, 0600, Durability::survive_crash);
+    if (st) st = store_.save(record);
+    if (!st) {
         undo();
         return st;
     }
@@ -322,7 +329,7 @@ Status Engine::remove(const std::string& id, bool force, bool volumes) {
     }
     if (runtime::StateStore(store_.runtime_root()).load(id))
         HUSK_TRY_CTX(rt.remove(id, true), "remove container {}", v->record.name);
-    HUSK_TRY(release_rootfs(id, v->record.rootfs_mount));
+    HUSK_TRY(release_rootfs(store_.root(), id, v->record.image_id));
     auto st = store_.remove(id, v->record.name);
     if (!st && st.error().errnum() != ENOENT) return st;
     return {};

@@ -97,7 +97,7 @@ Json inspect_json(const ContainerView& v) {
                 {"Image", r.image_id.empty() ? r.image : r.image_id},
                 {"Name", "/" + r.name},
                 {"RestartCount", s.restart_count},
-                {"Driver", r.rootfs_mount.empty() ? "rootfs" : "overlay"},
+                {"Driver", r.image_id.empty() ? "rootfs" : "image"},
                 {"HostConfig", host_config},
                 {"GraphDriver", {{"Data", {{"MergedDir", r.rootfs}}}}},
                 {"Mounts", mounts},

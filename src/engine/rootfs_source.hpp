@@ -1,8 +1,9 @@
 #pragma once
 // The one seam between the engine and images: given what `run`/`create` was asked to run,
 // produce the rootfs directory, the image's container defaults and how to undo it.
-// Today: `--rootfs DIR` (podman's flag) only. When the image store lands, `husk run IMAGE`
-// resolves the reference to {image id, ImageConfig} and calls prepare_rootfs() here.
+// `--rootfs DIR` (podman's flag) runs a directory as it is; an image reference goes through
+// the image store (src/image): resolve_image, then prepare_rootfs mounts (overlay) or copies
+// (vfs) its layers to <container_dir>/rootfs; release_rootfs gives it back at rm.
 #include <string>
 
 #include "common/error.hpp"
@@ -11,8 +12,9 @@
 namespace husk::engine {
 
 struct RootfsRequest {
-    std::string image;       // an image reference (unused until the image store lands)
-    std::string rootfs_dir;  // --rootfs DIR
+    std::string store_root;  // --root: where the image store lives
+    std::string image;       // an image reference
+    std::string rootfs_dir;  // --rootfs DIR (then `image` is unused)
     std::string container_id;
     std::string container_dir;
 };
@@ -21,12 +23,12 @@ struct PreparedRootfs {
     std::string image;     // what the record shows as Image
     std::string image_id;  // empty for --rootfs
     std::string path;      // the directory the bundle's root.path names
-    std::string mount;     // a mount the engine made for it, unmounted at rm ("" = none)
     oci::ImageConfig config;
 };
 
 [[nodiscard]] Result<PreparedRootfs> prepare_rootfs(const RootfsRequest& request);
-// Undoes prepare_rootfs for a container being removed (unmounts `mount` when set).
-[[nodiscard]] Status release_rootfs(const std::string& container_id, const std::string& mount);
+// Undoes prepare_rootfs for a container being removed (nothing for --rootfs).
+[[nodiscard]] Status release_rootfs(const std::string& store_root, const std::string& container_id,
+                                    const std::string& image_id);
 
 }  // namespace husk::engine
