@@ -1,0 +1,381 @@
+#include "engine/engine.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <climits>
+#include <cstdlib>
+
+#include "common/files.hpp"
+#include "common/log.hpp"
+#include "engine/attach_protocol.hpp"
+#include "engine/ids.hpp"
+#include "engine/process_defaults.hpp"
+#include "engine/spec_builder.hpp"
+#include "runtime/container.hpp"
+#include "runtime/state.hpp"
+
+namespace husk::engine {
+namespace {
+
+std::string sibling_binary(const char* env, const char* name) {
+    if (const char* v = std::getenv(env); v != nullptr && *v != '\0') return v;
+    char self[PATH_MAX];
+    ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n <= 0) return name;
+    self[n] = '\0';
+    std::string dir(self);
+    dir.erase(dir.rfind('/'));
+    return dir + "/" + name;
+}
+
+bool monitor_alive(const ContainerRuntime& rt) {
+    return rt.monitor_pid > 0 && rt.monitor_start != 0 &&
+           runtime::process_start_time(rt.monitor_pid) == rt.monitor_start;
+}
+
+void touch(const std::string& path) {
+    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+    if (fd >= 0) ::close(fd);
+}
+
+}  // namespace
+
+bool wait_pid_exit(int pid, uint64_t start_time, int timeout_ms) {
+    if (pid <= 0) return true;
+    int fd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+    if (fd < 0) return true;  // gone already
+    // The pid may have been reused between reading the state and opening the pidfd.
+    if (start_time != 0 && runtime::process_start_time(pid) != start_time) {
+        ::close(fd);
+        return true;
+    }
+    struct pollfd p {
+        fd, POLLIN, 0
+    };
+    int rc;
+    do {
+        rc = ::poll(&p, 1, timeout_ms);
+    } while (rc < 0 && errno == EINTR);
+    ::close(fd);
+    if (rc > 0) return true;
+    // A zombie (the monitor has not reaped it yet) counts as exited.
+    return runtime::process_start_time(pid) == 0;
+}
+
+std::string human_duration(int64_t ns) {
+    int64_t s = ns / 1000000000;
+    if (s < 1) return "Less than a second";
+    if (s == 1) return "1 second";
+    if (s < 60) return std::to_string(s) + " seconds";
+    int64_t m = s / 60;
+    if (m == 1) return "About a minute";
+    if (m < 60) return std::to_string(m) + " minutes";
+    int64_t h = m / 60;
+    if (h == 1) return "About an hour";
+    if (h < 48) return std::to_string(h) + " hours";
+    return std::to_string(h / 24) + " days";
+}
+
+Engine::Engine(std::string root, std::string runroot)
+    : store_(std::move(root), std::move(runroot)),
+      monitor_binary_(sibling_binary("HUSK_MONITOR", "husk-monitor")),
+      init_binary_(sibling_binary("HUSK_INIT", "husk-init")) {}
+
+Status Engine::create(ContainerRecord& record, const RootfsRequest& request) {
+    record.id = new_container_id();
+    record.created = now_rfc3339();
+    if (record.hostname.empty()) record.hostname = record.id.substr(0, 12);
+    // The record first (with a name, under the lock), then the rootfs inside its directory.
+    HUSK_TRY(store_.create(record));
+    RootfsRequest req = request;
+    req.store_root = store_.root();
+    req.container_id = record.id;
+    req.container_dir = store_.dir(record.id);
+    bool prepared = false;
+    auto undo = [&] {
+        if (prepared) (void)release_rootfs(store_.root(), record.id, record.image_id);
+        (void)store_.remove(record.id, record.name);
+    };
+    auto rootfs = prepare_rootfs(req);
+    if (!rootfs) {
+        undo();
+        return fail(rootfs.error());
+    }
+    prepared = true;
+    record.image = rootfs->image;
+    record.image_id = rootfs->image_id;
+    record.rootfs = rootfs->path;
+    if (auto st = apply_image_defaults(record, rootfs->config.config); !st) {
+        undo();
+        return st;
+    }
+    bool has_hostname = false;
+    for (const auto& e : record.env) has_hostname = has_hostname || e.starts_with("HOSTNAME=");
+    if (!has_hostname)
+        record.env.insert(record.env.begin() + (record.env.empty() ? 0 : 1),
+                          "HOSTNAME=" + record.hostname);
+    SpecPaths paths{volumes_root(), init_binary_};
+    auto spec = build_spec(record, paths);
+    if (!spec) {
+        undo();
+        return fail(spec.error());
+    }
+    std::string bundle = store_.dir(record.id) + "/bundle";
+    Status st = ::mkdir(bundle.c_str(), 0700) == 0 ? Status{} : fail_errno("mkdir {}", bundle);
+    if (st) st = write_file_atomic(bundle + "/config.json", *spec, 0600, Durability::survive_crash);
+    if (st) st = store_.save(record);
+    if (!st) {
+        undo();
+        return st;
+    }
+    return {};
+}
+
+std::expected<StartResult, StartError> Engine::start(const std::string& id) {
+    auto lock = store_.lock(id);
+    if (!lock) return std::unexpected(StartError{125, lock.error()});
+    auto v = view(id);
+    if (!v) return std::unexpected(StartError{125, v.error()});
+    if (v->status == "running" || v->status == "restarting" || v->status == "paused")
+        return StartResult{};  // Docker: starting a running container is a no-op
+    // The previous run's monitor records the exit and then goes: let it finish first.
+    if (v->monitored) wait_pid_exit(v->state.monitor_pid, v->state.monitor_start, 5000);
+    if (v->status != "created") reap_orphan(id, *v);
+
+    // A caller started with fds 0-2 closed would otherwise get the socket there.
+    for (int fd = 0; fd <= 2; ++fd)
+        if (::fcntl(fd, F_GETFD) < 0) ::open("/dev/null", O_RDWR);
+    int sp[2];
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) != 0)
+        return std::unexpected(StartError{125, Error::from_errno("socketpair")});
+    UniqueFd ours(sp[0]), theirs(sp[1]);
+    std::string root = store_.root(), runroot = store_.runroot();
+    pid_t pid = ::fork();
+    if (pid < 0) return std::unexpected(StartError{125, Error::from_errno("fork monitor")});
+    if (pid == 0) {
+        // The monitor: its own session (no terminal's signals reach it), stdio on /dev/null
+        // (a caller's pipe must see EOF when `husk run -d` exits), the sync socket at fd 3.
+        ::setsid();
+        int sync_fd = ::fcntl(theirs.get(), F_DUPFD, 10);
+        int null_fd = ::open("/dev/null", O_RDWR);
+        ::dup2(null_fd, 0);
+        ::dup2(null_fd, 1);
+        ::dup2(null_fd, 2);
+        ::dup2(sync_fd, 3);  // dup2 clears FD_CLOEXEC on the copy
+        ::syscall(SYS_close_range, 4U, ~0U, 0U);
+        sigset_t none;
+        sigemptyset(&none);
+        ::sigprocmask(SIG_SETMASK, &none, nullptr);
+        const char* argv[] = {"husk-monitor", root.c_str(), runroot.c_str(),
+                              id.c_str(),     "3",          nullptr};
+        ::execv(monitor_binary_.c_str(), const_cast<char* const*>(argv));
+        std::string msg = "125 exec " + monitor_binary_ + ": " + std::strerror(errno);
+        (void)send_frame(3, Frame::error, msg);
+        ::_exit(125);
+    }
+    theirs.reset();
+    // Exactly one frame: the container's output may follow in the same socket buffer, and
+    // it belongs to whoever attaches next.
+    auto frame = read_one_frame(ours.get());
+    if (!frame) {
+        return std::unexpected(StartError{125, frame.error().wrap("start container {}", id)});
+    }
+    if (frame->first == Frame::error) {
+        const std::string& p = frame->second;
+        int code = std::atoi(p.c_str());
+        auto space = p.find(' ');
+        std::string msg = space == std::string::npos ? p : p.substr(space + 1);
+        return std::unexpected(StartError{code == 0 ? 125 : code, Error::invalid("{}", msg)});
+    }
+    if (frame->first != Frame::started)
+        return std::unexpected(StartError{125, Error::invalid("start container {}: unexpected "
+                                                              "message from its monitor",
+                                                              id)});
+    StartResult result;
+    result.pid = std::atoi(frame->second.c_str());
+    result.connection = std::move(ours);
+    return result;
+}
+
+Result<ContainerView> Engine::view(const std::string& id) const {
+    ContainerView v;
+    auto record = store_.load(id);
+    if (!record) return fail(record.error());
+    v.record = std::move(*record);
+    auto rt = store_.load_runtime(id);
+    if (rt) v.state = std::move(*rt);
+    v.status = v.state.status;
+    v.monitored = monitor_alive(v.state);
+    runtime::StateStore rstore(store_.runtime_root());
+    if (v.status == "running" || v.status == "restarting") {
+        auto rs = rstore.load(id);
+        std::optional<runtime::ContainerStatus> live;
+        if (rs) live = rstore.status(*rs);
+        if (live == runtime::ContainerStatus::paused) v.status = "paused";
+        if (!v.monitored) {
+            // The monitor died: the container may still run (it is nobody's child now), or
+            // it is gone and nobody recorded how it ended.
+            if (live == runtime::ContainerStatus::running ||
+                live == runtime::ContainerStatus::paused) {
+                v.status = live == runtime::ContainerStatus::paused ? "paused" : "running";
+                if (rs) v.state.pid = rs->pid;
+            } else {
+                v.status = "exited";
+                v.state.status = "exited";
+                v.state.pid = 0;
+                if (v.state.finished_at.empty()) {
+                    v.state.exit_code = 255;
+                    v.state.error = "the container's monitor died before recording its exit";
+                }
+            }
+        }
+    } else if (v.status == "created" && v.monitored) {
+        // The monitor is starting it.
+        v.status = "created";
+    }
+    return v;
+}
+
+void Engine::wait_monitor_done(const std::string& id, int timeout_ms) const {
+    auto rt = store_.load_runtime(id);
+    if (!rt || !monitor_alive(*rt)) return;
+    wait_pid_exit(rt->monitor_pid, rt->monitor_start, timeout_ms);
+}
+
+void Engine::reap_orphan(const std::string& id, ContainerView& v) const {
+    runtime::Runtime rt(store_.runtime_root());
+    (void)rt.remove(id, true);
+    if (v.status == "exited" && v.state.status == "exited") (void)store_.save_runtime(id, v.state);
+}
+
+Status Engine::stop(const std::string& id, std::optional<int> timeout) {
+    auto v = view(id);
+    if (!v) return fail(v.error());
+    touch(store_.dir(id) + "/stop-requested");
+    if (v->status != "running" && v->status != "paused" && v->status != "restarting") {
+        if (!v->monitored) reap_orphan(id, *v);
+        return {};
+    }
+    runtime::Runtime rt(store_.runtime_root());
+    int seconds = timeout.value_or(v->record.stop_timeout);
+    auto rs = rt.store().load(id);
+    if (rs && v->status != "restarting") {
+        if (v->status == "paused") (void)rt.resume(id);
+        auto sig = runtime::parse_signal(v->record.stop_signal);
+        int signal = sig ? *sig : SIGTERM;
+        if (seconds != 0) (void)rt.kill(id, signal, false);
+        bool exited = seconds > 0 && wait_pid_exit(rs->pid, rs->init_start_time, seconds * 1000);
+        if (seconds < 0) exited = wait_pid_exit(rs->pid, rs->init_start_time, -1);
+        if (!exited) {
+            (void)rt.kill(id, SIGKILL, true);
+            wait_pid_exit(rs->pid, rs->init_start_time, 10000);
+        }
+    }
+    wait_monitor_done(id, 10000);
+    auto after = view(id);
+    if (after && !after->monitored) {
+        if (after->state.finished_at.empty() || after->state.status != "exited") {
+            after->state.status = "exited";
+            after->state.exit_code = 137;
+            after->state.finished_at = now_rfc3339();
+        }
+        reap_orphan(id, *after);
+    }
+    return {};
+}
+
+Status Engine::kill(const std::string& id, const std::string& signal) {
+    auto sig = runtime::parse_signal(signal);
+    if (!sig) return fail(sig.error().wrap("--signal"));
+    auto v = view(id);
+    if (!v) return fail(v.error());
+    if (v->status != "running" && v->status != "paused")
+        return fail_invalid("cannot kill container {}: it is not running", v->record.name);
+    // As `docker kill`: the restart policy does not bring it back.
+    touch(store_.dir(id) + "/stop-requested");
+    runtime::Runtime rt(store_.runtime_root());
+    HUSK_TRY(rt.kill(id, *sig, false));
+    return {};
+}
+
+Status Engine::remove(const std::string& id, bool force, bool volumes) {
+    (void)volumes;  // anonymous volumes arrive with image VOLUME support
+    auto lock = store_.lock(id);
+    if (!lock) return fail(lock.error());
+    auto v = view(id);
+    if (!v) return fail(v.error());
+    if (v->status == "running" || v->status == "paused" || v->status == "restarting") {
+        if (!force)
+            return fail_invalid(
+                "cannot remove container {}: the container is {}: stop it first or use -f",
+                v->record.name, v->status);
+        touch(store_.dir(id) + "/stop-requested");
+    }
+    runtime::Runtime rt(store_.runtime_root());
+    if (auto st = rt.remove(id, true); !st && st.error().errnum() != ENOENT)
+        log::debug("remove runtime state of {}: {}", id, st.error().what());
+    if (v->monitored) {
+        // It records the exit and goes; a monitor that hangs is not allowed to keep the
+        // directory busy.
+        if (!wait_pid_exit(v->state.monitor_pid, v->state.monitor_start, 5000))
+            ::kill(v->state.monitor_pid, SIGKILL);
+    }
+    if (runtime::StateStore(store_.runtime_root()).load(id))
+        HUSK_TRY_CTX(rt.remove(id, true), "remove container {}", v->record.name);
+    HUSK_TRY(release_rootfs(store_.root(), id, v->record.image_id));
+    auto st = store_.remove(id, v->record.name);
+    if (!st && st.error().errnum() != ENOENT) return st;
+    return {};
+}
+
+Result<int> Engine::wait(const std::string& id) {
+    int last = 0;
+    while (true) {
+        auto v = view(id);
+        if (!v) {
+            // Removed meanwhile (--rm): report what it ended with.
+            if (v.error().errnum() == ENOENT) return last;
+            return fail(v.error());
+        }
+        last = v->state.exit_code;
+        if (v->status == "exited") return v->state.exit_code;
+        if (v->monitored && v->status != "created") {
+            wait_pid_exit(v->state.monitor_pid, v->state.monitor_start, 200);
+        } else {
+            ::usleep(50000);
+        }
+    }
+}
+
+Status Engine::pause(const std::string& id, bool pause) {
+    auto v = view(id);
+    if (!v) return fail(v.error());
+    runtime::Runtime rt(store_.runtime_root());
+    if (pause) {
+        if (v->status != "running")
+            return fail_invalid("container {} is not running", v->record.name);
+        return rt.pause(id);
+    }
+    if (v->status != "paused") return fail_invalid("container {} is not paused", v->record.name);
+    return rt.resume(id);
+}
+
+Result<std::vector<int>> Engine::top_pids(const std::string& id) const {
+    auto v = view(id);
+    if (!v) return fail(v.error());
+    if (v->status != "running" && v->status != "paused")
+        return fail_invalid("container {} is not running", v->record.name);
+    runtime::Runtime rt(store_.runtime_root());
+    auto pids = rt.processes(id);
+    if (!pids) return fail(pids.error());
+    return std::vector<int>(pids->begin(), pids->end());
+}
+
+}  // namespace husk::engine

@@ -1,0 +1,57 @@
+# Shared setup for the engine's bats files: every test gets its own --root/--runroot under a
+# temp dir and a private copy of the busybox rootfs (containers may write to it); teardown
+# force-removes whatever the test left and fails on leftover mounts, runtime state or
+# cgroups.
+bats_require_minimum_version 1.5.0
+
+engine_setup_file() {
+	export ENGINE_ROOTFS_SRC="$HUSK_BUSYBOX_BUNDLE/rootfs"
+}
+
+engine_setup() {
+	T=$(mktemp -d /tmp/husk-engine.XXXXXX)
+	RF="$T/rootfs"
+	cp -a "$ENGINE_ROOTFS_SRC" "$RF"
+	H=("$HUSK" --root "$T/root" --runroot "$T/run")
+}
+
+h() { timeout 60 "${H[@]}" "$@"; }
+
+engine_teardown() {
+	local ids
+	ids=$("${H[@]}" ps -aq --no-trunc 2>/dev/null || true)
+	[ -n "$ids" ] && timeout 60 "${H[@]}" rm -f $ids >/dev/null 2>&1 || true
+	local leftover=""
+	# Nothing may stay mounted under the test dir, nor runtime state, nor a cgroup.
+	if grep -qF " $T/" /proc/self/mountinfo; then
+		leftover="mounts: $(grep -F " $T/" /proc/self/mountinfo | awk '{print $5}')"
+		grep -F " $T/" /proc/self/mountinfo | awk '{print $5}' | sort -r | xargs -r -n1 umount -l
+	fi
+	if [ -d "$T/run/runtime" ] && [ -n "$(ls -A "$T/run/runtime" | grep -v '^@cache$' || true)" ]; then
+		leftover="$leftover runtime state: $(ls "$T/run/runtime")"
+	fi
+	for id in $ids; do
+		if compgen -G "/sys/fs/cgroup/*/*$id*" >/dev/null || find /sys/fs/cgroup/memory /sys/fs/cgroup/pids -maxdepth 6 -name "$id" 2>/dev/null | grep -q .; then
+			leftover="$leftover cgroup of $id"
+		fi
+	done
+	rm -rf "$T"
+	if [ -n "$leftover" ]; then
+		echo "leftovers: $leftover" >&2
+		return 1
+	fi
+}
+
+# Polls until `cmd` succeeds (up to ~10 s): for states reached asynchronously.
+eventually() {
+	local i
+	for i in $(seq 1 100); do
+		if "$@" >/dev/null 2>&1; then return 0; fi
+		sleep 0.1
+	done
+	"$@"
+}
+
+status_is() { # NAME STATUS
+	[ "$(h inspect -f '{{.State.Status}}' "$1")" = "$2" ]
+}
