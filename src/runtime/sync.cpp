@@ -44,9 +44,22 @@ Result<SyncMessage> sync_receive(int fd) {
     hdr.msg_control = control;
     hdr.msg_controllen = sizeof control;
     ssize_t n;
-    do {
+    bool reset_seen = false;
+    for (;;) {
         n = ::recvmsg(fd, &hdr, MSG_CMSG_CLOEXEC);
-    } while (n < 0 && errno == EINTR);
+        if (n >= 0 || errno == EINTR) {
+            if (n >= 0) break;
+            continue;
+        }
+        // An init that failed and exited while a message to it was still unread makes the
+        // kernel report ECONNRESET once, ahead of the error message it queued for us: read on
+        // to get that message (the reset is cleared by reporting it).
+        if (errno == ECONNRESET && !reset_seen) {
+            reset_seen = true;
+            continue;
+        }
+        break;
+    }
     if (n < 0) return fail_errno("sync with the container init");
     if (n == 0) return fail(Error(EPIPE, "the container init exited during setup"));
     if (static_cast<size_t>(n) < offsetof(Wire, text)) return fail_invalid("short sync message");
