@@ -152,14 +152,14 @@ void register_ps(CLI::App& app, Globals& g) {
                     out += *line + "\n";
                 }
             } else {
-                out += fmt::format("{:<14}{:<22}{:<24}{:<20}{:<28}{:<8}{}\n", "CONTAINER ID",
+                out += fmt::format("{:<14}{:<22}{:<24}{:<25}{:<28}{:<8}{}\n", "CONTAINER ID",
                                    "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES");
                 for (const auto& v : views) {
                     auto row = engine::ps_json(v, f->no_trunc);
                     std::string image = row["Image"].get<std::string>();
                     if (!f->no_trunc && image.size() > 20) image = image.substr(0, 19) + "…";
                     out += fmt::format(
-                        "{:<14}{:<22}{:<24}{:<20}{:<28}{:<8}{}\n", row["ID"].get<std::string>(),
+                        "{:<14}{:<22}{:<24}{:<25}{:<28}{:<8}{}\n", row["ID"].get<std::string>(),
                         image, row["Command"].get<std::string>(),
                         row["RunningFor"].get<std::string>(), row["Status"].get<std::string>(), "",
                         row["Names"].get<std::string>());
