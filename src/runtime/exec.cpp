@@ -234,6 +234,7 @@ Status child_setup(const ChildArgs& args) {
     for (const auto& e : process.env) envp.push_back(const_cast<char*>(e.c_str()));
     envp.push_back(nullptr);
     if (process.user.umask) ::umask(*process.user.umask);
+    reset_signal_state();
     ::prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
     if (args.seccomp != nullptr && process.no_new_privileges) {
         auto fd = load_seccomp(*args.seccomp);

@@ -230,6 +230,7 @@ void run_init(const InitArgs& args) {
     envp.push_back(nullptr);
     if (args.spec->process.user.umask) ::umask(*args.spec->process.user.umask);
 
+    reset_signal_state();
     ::prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
     if (args.seccomp != nullptr && args.spec->process.no_new_privileges) {
         trace::Step t("load seccomp", "last step before exec (noNewPrivileges)");

@@ -1,5 +1,7 @@
 #include "runtime/process_setup.hpp"
 
+#include <csignal>
+
 #include <grp.h>
 #include <sys/personality.h>
 #include <sys/prctl.h>
@@ -108,6 +110,20 @@ Result<std::string> find_executable(const oci::Process& process) {
         start = end + 1;
     }
     return fail_invalid("process.args[0]: {:?}: executable file not found in $PATH", name);
+}
+
+void reset_signal_state() {
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    for (int sig = 1; sig < NSIG; ++sig) {
+        struct sigaction current {};
+        if (::sigaction(sig, nullptr, &current) == 0 && current.sa_handler == SIG_IGN) {
+            struct sigaction dfl {};
+            dfl.sa_handler = SIG_DFL;
+            ::sigaction(sig, &dfl, nullptr);
+        }
+    }
 }
 
 }  // namespace husk::runtime

@@ -17,5 +17,9 @@ namespace husk::runtime {
 // The path execve gets for args[0]: as written when it holds a '/', else the first match on
 // PATH from the process's env (the container's PATH, not the runtime's).
 [[nodiscard]] Result<std::string> find_executable(const oci::Process& process);
+// Empties the signal mask and turns ignored signals back to default: execve keeps both, and
+// a container must not inherit what its caller (a shell's `trap '' HUP`, nohup, an engine)
+// blocked or ignored. Called before the seccomp filter, which may forbid rt_sigaction.
+void reset_signal_state();
 
 }  // namespace husk::runtime

@@ -191,3 +191,12 @@ run_ct() {
 	assert_contains "$stderr" "CAP_SYS_RESOURCE"
 	assert_nothing_left
 }
+
+@test "signals: the process starts with an empty mask and nothing ignored, whatever the caller ignored" {
+	set_args grep -E '^Sig(Blk|Ign):' /proc/self/status
+	# A caller that ignores SIGHUP and SIGINT (nohup, a shell's trap '') must not pass that on.
+	run bash -c 'trap "" HUP INT; exec "$@"' _ "$HUSK_RUNTIME" --root "$ROOT" run --bundle "$BUNDLE" "$ID"
+	assert_success
+	assert_contains "$output" $'SigBlk:\t0000000000000000'
+	assert_contains "$output" $'SigIgn:\t0000000000000000'
+}
