@@ -1,6 +1,9 @@
 #include "runtime/process_setup.hpp"
 
+#include <sys/syscall.h>
+
 #include <csignal>
+#include <cstdint>
 
 #include <grp.h>
 #include <sys/personality.h>
@@ -116,13 +119,21 @@ void reset_signal_state() {
     sigset_t none;
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    // The raw syscall: glibc's sigaction refuses the two real-time signals it keeps for itself
+    // (32 and 33), and a caller may have left those ignored too (ctest does).
+    struct KernelSigaction {
+        void (*handler)(int);
+        unsigned long flags;
+        void (*restorer)();
+        uint64_t mask;
+    };
     for (int sig = 1; sig < NSIG; ++sig) {
-        struct sigaction current {};
-        if (::sigaction(sig, nullptr, &current) == 0 && current.sa_handler == SIG_IGN) {
-            struct sigaction dfl {};
-            dfl.sa_handler = SIG_DFL;
-            ::sigaction(sig, &dfl, nullptr);
-        }
+        KernelSigaction current{};
+        if (::syscall(SYS_rt_sigaction, sig, nullptr, &current, sizeof(uint64_t)) != 0) continue;
+        if (current.handler != SIG_IGN) continue;
+        KernelSigaction dfl{};
+        dfl.handler = SIG_DFL;
+        ::syscall(SYS_rt_sigaction, sig, &dfl, nullptr, sizeof(uint64_t));
     }
 }
 
