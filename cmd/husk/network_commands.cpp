@@ -62,6 +62,7 @@ void add_attach_options(CLI::App* cmd, AttachArgs& args) {
     cmd->add_option("--ip", args.ip, "a fixed IPv4 address in the network's subnet");
     cmd->add_option("--alias", args.options.aliases, "another name peers resolve");
     cmd->add_option("--hostname", args.options.hostname, "the container's hostname");
+    cmd->add_option("--add-host", args.options.extra_hosts, "NAME:IP line for the hosts file");
     cmd->add_option("--hosts-file", args.options.hosts_path,
                     "host path of the container's /etc/hosts, kept current as peers come and go");
 }
