@@ -623,7 +623,7 @@ void register_container_commands(CLI::App& app, Globals& g) {
     auto pf = std::make_shared<PruneFlags>();
     auto* prune = container->add_subcommand("prune", "remove every stopped container");
     prune->add_flag("-f,--force", pf->force, "do not ask (husk never asks)");
-    prune->callback([&g] {
+    prune->callback([&g, pf] {
         engine::Engine eng(g.root, g.runroot);
         auto ids = eng.store().list();
         if (!ids) {
