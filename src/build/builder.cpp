@@ -443,8 +443,9 @@ private:
             return fail_invalid("--security={} is not supported by husk build", *sec);
         std::string network = ins.flag("network").value_or(options_.network);
         if (network == "default") network = options_.network;
-        if (network != "none" && network != "host")
-            return fail_invalid("--network={}: husk build supports none and host", network);
+        if (network != "none" && network != "host" && network != "bridge")
+            return fail_invalid("--network={}: husk build supports bridge (default), none and host",
+                                network);
         std::vector<std::pair<std::string, std::string>> cache_mounts;
         for (auto& m : ins.flag_values("mount")) {
             std::map<std::string, std::string> kv;
@@ -484,7 +485,9 @@ private:
             spec.env = env;
             spec.user = user;
             spec.cwd = cwd;
-            spec.host_network = network == "host";
+            spec.network = network;
+            spec.store_root = store_.root();
+            spec.upper_dir = ws.upper();
             spec.quiet = options_.quiet;
             spec.runroot = options_.runroot;
             spec.rootfs = ws.rootfs();

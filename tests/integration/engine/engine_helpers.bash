@@ -3,6 +3,7 @@
 # force-removes whatever the test left and fails on leftover mounts, runtime state or
 # cgroups.
 bats_require_minimum_version 1.5.0
+load ../helpers
 
 engine_setup_file() {
 	export ENGINE_ROOTFS_SRC="$HUSK_BUSYBOX_BUNDLE/rootfs"
@@ -40,8 +41,7 @@ engine_teardown() {
 	local table bridge
 	table=$("${H[@]}" network inspect bridge 2>/dev/null | jq -r '.[0].firewall_table // empty' || true)
 	bridge=$("${H[@]}" network inspect bridge 2>/dev/null | jq -r '.[0].bridge // empty' || true)
-	"${H[@]}" network prune >/dev/null 2>&1 || true
-	"${H[@]}" network rm bridge >/dev/null 2>&1 || true
+	remove_store_networks "$T/root" "$T/run"
 	if [ -n "$bridge" ] && ip link show "$bridge" >/dev/null 2>&1; then
 		leftover="$leftover bridge $bridge"
 		ip link del "$bridge" 2>/dev/null || true
