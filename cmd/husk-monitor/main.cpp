@@ -87,16 +87,22 @@ private:
     int init_status_ = -1;  // wait status once reaped
 };
 
-// The husk binary next to this one (or $HUSK_BINARY): network attach/detach and `rm` of an
-// image container go through it, so the monitor stays free of the network and image code.
-std::string husk_binary() {
-    if (const char* env = std::getenv("HUSK_BINARY"); env != nullptr && *env != '\0') return env;
+// A binary next to this one (or $ENV): husk-net attaches and detaches networks, husk
+// removes an image container, so the monitor stays free of the network and image code.
+std::string sibling(const char* env, const char* name) {
+    if (const char* v = std::getenv(env); v != nullptr && *v != '\0') return v;
     char self[PATH_MAX];
     ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
-    if (n <= 0) return "husk";
+    if (n <= 0) return name;
     self[n] = '\0';
-    std::string husk(self);
-    return husk.substr(0, husk.rfind('/')) + "/husk";
+    std::string path(self);
+    return path.substr(0, path.rfind('/')) + "/" + name;
+}
+std::string husk_binary() {
+    return sibling("HUSK_BINARY", "husk");
+}
+std::string net_binary() {
+    return sibling("HUSK_NET", "husk-net");
 }
 
 int exit_code_for_error(const Error& e) {
@@ -156,8 +162,7 @@ Result<pid_t> Monitor::start_container() {
     if (engine::uses_network_driver(record_)) {
         // The namespace exists and nothing runs in it yet: the veth, address and ports are
         // in place before the container's process starts.
-        auto attached =
-            engine::attach_network(record_, husk_binary(), store_.root(), dir_, st->pid);
+        auto attached = engine::attach_network(record_, net_binary(), store_.root(), dir_, st->pid);
         if (!attached) return fail(attached.error().wrap("network {}", record_.network_mode));
         for (const auto& s : attached->sysctls_changed) log::warn("set sysctl {}", s);
     }
@@ -363,7 +368,7 @@ int Monitor::run(int sync_fd) {
             state_.pid = 0;
             save();
             (void)runtime_.remove(record_.id, true);
-            engine::detach_network(record_, husk_binary(), store_.root(), dir_);
+            engine::detach_network(record_, net_binary(), store_.root(), dir_);
             broadcast(Frame::error, std::to_string(exit_code) + " " + pid.error().what());
             break;
         }
@@ -389,7 +394,7 @@ int Monitor::run(int sync_fd) {
             WIFEXITED(init_status_) ? WEXITSTATUS(init_status_) : 128 + WTERMSIG(init_status_);
         if (auto st = runtime_.remove(record_.id, true); !st)
             log::error("remove runtime state: {}", st.error().what());
-        engine::detach_network(record_, husk_binary(), store_.root(), dir_);
+        engine::detach_network(record_, net_binary(), store_.root(), dir_);
         state_.pid = 0;
         state_.exit_code = exit_code;
         state_.finished_at = engine::now_rfc3339();

@@ -161,19 +161,18 @@ void register_ps(CLI::App& app, Globals& g) {
                     ports_width =
                         std::max(ports_width, rows.back()["Ports"].get<std::string>().size() + 3);
                 }
-                out += fmt::format("{:<14}{:<22}{:<24}{:<25}{:<28}{:<{}}{}\n", "CONTAINER ID",
-                                   "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", ports_width,
-                                   "NAMES");
+                out +=
+                    fmt::format("{:<14}{:<22}{:<24}{:<25}{:<28}{:<{}}{}\n", "CONTAINER ID", "IMAGE",
+                                "COMMAND", "CREATED", "STATUS", "PORTS", ports_width, "NAMES");
                 for (const auto& row : rows) {
                     std::string image = row["Image"].get<std::string>();
                     if (!f->no_trunc && image.size() > 20) image = image.substr(0, 19) + "…";
-                    out += fmt::format("{:<14}{:<22}{:<24}{:<25}{:<28}{:<{}}{}\n",
-                                       row["ID"].get<std::string>(), image,
-                                       row["Command"].get<std::string>(),
-                                       row["RunningFor"].get<std::string>(),
-                                       row["Status"].get<std::string>(),
-                                       row["Ports"].get<std::string>(), ports_width,
-                                       row["Names"].get<std::string>());
+                    out += fmt::format(
+                        "{:<14}{:<22}{:<24}{:<25}{:<28}{:<{}}{}\n", row["ID"].get<std::string>(),
+                        image, row["Command"].get<std::string>(),
+                        row["RunningFor"].get<std::string>(), row["Status"].get<std::string>(),
+                        row["Ports"].get<std::string>(), ports_width,
+                        row["Names"].get<std::string>());
                 }
             }
             std::cout << out;

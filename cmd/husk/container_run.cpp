@@ -248,16 +248,17 @@ Result<engine::MountRecord> parse_mount(const std::string& spec, engine::VolumeS
 // --network, checked against what exists now, with the flags that only some modes take.
 Result<std::string> network_mode_from_flags(const RunFlags& f, engine::Engine& eng) {
     std::string mode = f.network == "default" ? "bridge" : f.network;
-    bool user_network = mode != "bridge" && mode != "none" && mode != "host" &&
-                        !mode.starts_with("container:");
+    bool user_network =
+        mode != "bridge" && mode != "none" && mode != "host" && !mode.starts_with("container:");
     bool publishes = !f.net.publish.empty() || f.net.publish_all;
     if (mode.starts_with("container:")) {
         auto id = eng.store().resolve(mode.substr(10));
         if (!id) return fail(id.error().wrap("--network {}", mode));
         if (publishes)
-            return fail_invalid("--network {}: ports cannot be published: the network is that "
-                                "container's",
-                                mode);
+            return fail_invalid(
+                "--network {}: ports cannot be published: the network is that "
+                "container's",
+                mode);
         mode = "container:" + *id;
     } else if (mode == "none" && publishes) {
         return fail_invalid("--network none: there is no network to publish ports on");

@@ -13,8 +13,8 @@
 
 #include "build/steps.hpp"
 #include "common/files.hpp"
-#include "common/safe_path.hpp"
 #include "common/log.hpp"
+#include "common/safe_path.hpp"
 #include "common/scope_exit.hpp"
 #include "net/attach.hpp"
 #include "net/dns.hpp"
@@ -161,7 +161,8 @@ struct MountTargets {
     bool etc = false, resolv = false, hosts = false;
     static MountTargets before(int rootfs_fd) {
         auto exists = [&](const char* path) {
-            return static_cast<bool>(open_in_root(rootfs_fd, path, O_PATH | O_NOFOLLOW | O_CLOEXEC));
+            return static_cast<bool>(
+                open_in_root(rootfs_fd, path, O_PATH | O_NOFOLLOW | O_CLOEXEC));
         };
         return {exists("/etc"), exists("/etc/resolv.conf"), exists("/etc/hosts")};
     }

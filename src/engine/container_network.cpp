@@ -169,9 +169,8 @@ Status rewrite_in_place(const std::string& path, const std::string& content) {
     return {};
 }
 
-void run_detach(const ContainerRecord& r, const std::string& husk_binary,
-                const std::string& root) {
-    auto done = run_captured({husk_binary, "--root", root, "network", "detach", "--id", r.id});
+void run_detach(const ContainerRecord& r, const std::string& net_binary, const std::string& root) {
+    auto done = run_captured({net_binary, "--root", root, "detach", "--id", r.id});
     if (!done)
         log::warn("detach {} from its networks: {}", r.id, done.error().what());
     else if (!WIFEXITED(done->status) || WEXITSTATUS(done->status) != 0)
@@ -211,8 +210,8 @@ Status write_network_files(const ContainerRecord& r, const std::string& dir) {
     resolv = apply_dns_flags(resolv, r.network);
     HUSK_TRY(write_file_atomic(dir + "/hosts", hosts, 0644, Durability::survive_crash));
     HUSK_TRY(write_file_atomic(dir + "/resolv.conf", resolv, 0644, Durability::survive_crash));
-    HUSK_TRY(write_file_atomic(dir + "/hostname", r.hostname + "\n", 0644,
-                               Durability::survive_crash));
+    HUSK_TRY(
+        write_file_atomic(dir + "/hostname", r.hostname + "\n", 0644, Durability::survive_crash));
     return {};
 }
 
@@ -249,23 +248,14 @@ std::optional<NetworkAttachment> load_attachment(const std::string& dir) {
     }
 }
 
-Result<NetworkAttachment> attach_network(const ContainerRecord& r, const std::string& husk_binary,
-                                         const std::string& root, const std::string& dir,
-                                         int pid) {
-    std::vector<std::string> args = {husk_binary,
-                                     "--root",
-                                     root,
-                                     "network",
-                                     "attach",
-                                     r.network_mode,
-                                     "--id",
-                                     r.id,
-                                     "--netns",
-                                     "/proc/" + std::to_string(pid) + "/ns/net",
-                                     "--hostname",
-                                     r.hostname,
-                                     "--hosts-file",
-                                     dir + "/hosts"};
+Result<NetworkAttachment> attach_network(const ContainerRecord& r, const std::string& net_binary,
+                                         const std::string& root, const std::string& dir, int pid) {
+    std::vector<std::string> args = {
+        net_binary,    "--root",       root,
+        "attach",      r.network_mode, "--id",
+        r.id,          "--netns",      "/proc/" + std::to_string(pid) + "/ns/net",
+        "--hostname",  r.hostname,     "--hosts-file",
+        dir + "/hosts"};
     // Peers resolve the container by name and short id too, as on Docker's user networks.
     std::vector<std::string> aliases = r.network.aliases;
     if (!r.name.empty()) aliases.insert(aliases.begin(), r.name);
@@ -285,16 +275,16 @@ Result<NetworkAttachment> attach_network(const ContainerRecord& r, const std::st
     try {
         j = Json::parse(done->out);
     } catch (const Json::exception& e) {
-        run_detach(r, husk_binary, root);
+        run_detach(r, net_binary, root);
         return fail_invalid("attach to network {}: unreadable answer: {}", r.network_mode,
                             e.what());
     }
     std::string resolv = apply_dns_flags(j.value("resolv_conf", ""), r.network);
-    Status st = write_file_atomic(dir + "/network.json", j.dump(2) + "\n", 0644,
-                                  Durability::survive_crash);
+    Status st =
+        write_file_atomic(dir + "/network.json", j.dump(2) + "\n", 0644, Durability::survive_crash);
     if (st) st = rewrite_in_place(dir + "/resolv.conf", resolv);
     if (!st) {
-        run_detach(r, husk_binary, root);
+        run_detach(r, net_binary, root);
         ::unlink((dir + "/network.json").c_str());
         return fail(st.error());
     }
@@ -303,10 +293,10 @@ Result<NetworkAttachment> attach_network(const ContainerRecord& r, const std::st
     return *loaded;
 }
 
-void detach_network(const ContainerRecord& r, const std::string& husk_binary,
+void detach_network(const ContainerRecord& r, const std::string& net_binary,
                     const std::string& root, const std::string& dir) {
     if (!path_exists(dir + "/network.json")) return;
-    run_detach(r, husk_binary, root);
+    run_detach(r, net_binary, root);
     ::unlink((dir + "/network.json").c_str());
 }
 

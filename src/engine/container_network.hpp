@@ -3,9 +3,9 @@
 // firewall rules are src/net's (net/attach.hpp). The engine:
 //   - writes the files every container gets, as Docker does: <dir>/hosts, <dir>/resolv.conf
 //     and <dir>/hostname, bind-mounted at /etc/hosts, /etc/resolv.conf, /etc/hostname;
-//   - has the monitor run `husk network attach` between the runtime's create (the network
-//     namespace exists, nothing runs in it yet) and start, on every (re)start, and
-//     `husk network detach` once the container has stopped;
+//   - has the monitor run husk-net (cmd/husk-net: `attach`) between the runtime's create
+//     (the network namespace exists, nothing runs in it yet) and start, on every
+//     (re)start, and `detach` once the container has stopped;
 //   - keeps what the attach gave (address, gateway, host ports) in <dir>/network.json while
 //     the container runs: `inspect`, `port` and `ps` read it.
 // Only file and process work here: the monitor links this file without src/net.
@@ -51,16 +51,16 @@ struct NetworkAttachment {
 // <dir>/network.json, when the container is attached (nullopt otherwise).
 std::optional<NetworkAttachment> load_attachment(const std::string& dir);
 
-// The monitor's side: runs `HUSK --root ROOT network attach ...` for the container whose
+// The monitor's side: runs `HUSK_NET --root ROOT attach ...` for the container whose
 // init is `pid`, writes network.json and (with --dns) resolv.conf. On failure nothing stays
 // attached and the error carries husk's own message.
 [[nodiscard]] Result<NetworkAttachment> attach_network(const ContainerRecord& record,
-                                                       const std::string& husk_binary,
+                                                       const std::string& net_binary,
                                                        const std::string& root,
                                                        const std::string& dir, int pid);
 // Detaches the container from its networks and removes network.json; quiet when it was
 // not attached.
-void detach_network(const ContainerRecord& record, const std::string& husk_binary,
+void detach_network(const ContainerRecord& record, const std::string& net_binary,
                     const std::string& root, const std::string& dir);
 
 }  // namespace husk::engine

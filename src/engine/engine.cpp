@@ -20,8 +20,8 @@
 #include "engine/ids.hpp"
 #include "engine/process_defaults.hpp"
 #include "engine/spec_builder.hpp"
-#include "runtime/container.hpp"
 #include "net/attach.hpp"
+#include "runtime/container.hpp"
 #include "runtime/state.hpp"
 
 namespace husk::engine {

@@ -39,7 +39,8 @@ Json network_settings(const ContainerView& v) {
         for (const auto& p : a.ports) {
             std::string key = std::to_string(p.container_port) + "/" + p.proto;
             if (!ports.contains(key) || ports[key].is_null()) ports[key] = Json::array();
-            ports[key].push_back({{"HostIp", p.host_ip}, {"HostPort", std::to_string(p.host_port)}});
+            ports[key].push_back(
+                {{"HostIp", p.host_ip}, {"HostPort", std::to_string(p.host_port)}});
         }
         settings = {{"IPAddress", a.ip},
                     {"IPPrefixLen", a.prefix},
