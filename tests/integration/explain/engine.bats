@@ -101,3 +101,17 @@ findings() { jr --arg a "$1" '.findings[] | select(.area == $a) | .message'; }
 	assert_status 125
 	assert_contains "$output" "nosuch"
 }
+
+@test "husk run --debug: the build trace with the network attach, and the container's output apart" {
+	run --separate-stderr hk run --rm --debug -p 127.0.0.1::80 --rootfs "$RF" echo hello
+	assert_success
+	assert_equal "$output" "hello"
+	local step
+	for step in "parse config.json" clone3 pivot_root "load seccomp" "network attach" start; do
+		assert_contains "$stderr" "$step"
+	done
+	assert_match "$stderr" "trace: total [0-9.]+ ms wall .* steps cover [0-9.]+ ms"
+	# Without --debug there is no trace.
+	run --separate-stderr hk run --rm --rootfs "$RF" echo quiet
+	assert_equal "$stderr" ""
+}
