@@ -100,6 +100,12 @@ struct Transfer {
     std::string url;
     std::string auth;
     int64_t resume_from = 0;
+    const std::function<void(const BlobProgress&)>* report = nullptr;
+
+    void tell(BlobProgress::State state) const {
+        if (report != nullptr && *report)
+            (*report)(BlobProgress{desc.digest, writer ? writer->written() : 0, desc.size, state});
+    }
 };
 
 size_t transfer_write(char* data, size_t size, size_t n, void* user) {
@@ -126,6 +132,7 @@ size_t transfer_write(char* data, size_t size, size_t n, void* user) {
         t->error = w.error().what();
         return 0;
     }
+    t->tell(BlobProgress::State::active);
     return size * n;
 }
 
@@ -145,6 +152,7 @@ void start_transfer(RegistryClient& client, Transfer& t, CURLM* multi) {
             curl_slist_append(t.headers, fmt::format("Range: bytes={}-", t.resume_from).c_str());
     curl_easy_setopt(t.easy, CURLOPT_HTTPHEADER, t.headers);
     curl_multi_add_handle(multi, t.easy);
+    t.tell(t.attempts > 0 ? BlobProgress::State::retrying : BlobProgress::State::active);
     ++t.attempts;
 }
 
@@ -252,6 +260,9 @@ Result<ImageRecord> pull(Store& store, const Reference& ref, const TransferOptio
         auto& d = manifest->layers[i];
         auto digest = *parse_digest(d.digest);
         if (store.has_blob(digest)) {
+            if (options.blob_progress)
+                options.blob_progress(
+                    BlobProgress{d.digest, d.size, d.size, BlobProgress::State::skipped});
             start_unpack(i, digest);
             continue;
         }
@@ -260,6 +271,7 @@ Result<ImageRecord> pull(Store& store, const Reference& ref, const TransferOptio
         t.desc = d;
         t.digest = digest;
         t.store = &store;
+        t.report = &options.blob_progress;
         t.auth = *auth;
         t.url = client.base_url() + "/v2/" + ref.repository + "/blobs/" + d.digest;
         auto w = store.blob_writer(digest.algorithm);
@@ -319,8 +331,9 @@ Result<ImageRecord> pull(Store& store, const Reference& ref, const TransferOptio
                         "{}: {} after {} attempts ({} of {} bytes)", what,
                         result != CURLE_OK ? curl_easy_strerror(result) : "transfer ended early",
                         t->attempts, t->writer->written(), t->desc.size);
-                say(fmt::format("Retrying blob {} at byte {}", short_hex(t->desc.digest),
-                                t->writer->written()));
+                if (!options.blob_progress)
+                    say(fmt::format("Retrying blob {} at byte {}", short_hex(t->desc.digest),
+                                    t->writer->written()));
                 start_transfer(client, *t, multi.get());
                 ++active;
                 continue;
@@ -329,8 +342,11 @@ Result<ImageRecord> pull(Store& store, const Reference& ref, const TransferOptio
             auto committed = t->writer->commit(t->digest);
             log::debug("stored blob {}", t->desc.digest);
             if (!committed) return fail(committed.error().wrap("{}", what));
-            say(fmt::format("Copying blob {} done ({})", short_hex(t->desc.digest),
-                            human(t->desc.size)));
+            if (options.blob_progress)
+                t->tell(BlobProgress::State::done);
+            else
+                say(fmt::format("Copying blob {} done ({})", short_hex(t->desc.digest),
+                                human(t->desc.size)));
             size_t i = layer_index[t];
             for (size_t j = i; j < manifest->layers.size(); ++j)
                 if (manifest->layers[j].digest == t->desc.digest) start_unpack(j, t->digest);

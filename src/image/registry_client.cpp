@@ -277,8 +277,15 @@ Status RegistryClient::authenticate(const std::string& challenge, const std::str
         return fail_invalid("registry {}: Bearer challenge without a realm", registry_);
     url += url.find('?') == std::string::npos ? "?" : "&";
     url += "service=" + url_escape(params["service"]);
+    // Several scopes ("repository:a:pull,push repository:b:pull") are one scope= each, as
+    // the token spec says.
     std::string s = scope.empty() ? params["scope"] : scope;
-    if (!s.empty()) url += "&scope=" + url_escape(s);
+    for (size_t i = 0; i < s.size();) {
+        auto end = s.find(' ', i);
+        if (end == std::string::npos) end = s.size();
+        if (end > i) url += "&scope=" + url_escape(s.substr(i, end - i));
+        i = end + 1;
+    }
     std::vector<std::string> headers;
     if (credentials_)
         headers.push_back("Authorization: Basic " +
@@ -326,6 +333,15 @@ Result<Response> RegistryClient::request(const std::string& method, const std::s
         if (!auth->empty()) all.push_back(*auth);
         auto r = perform(method, url, all, body, body_limit);
         if (!r) return r;
+        if (r->status == 401 && attempt == 1 && !scope.empty()) {
+            if (credentials_)
+                return fail(Error(EACCES, fmt::format("registry {}: access denied to {} for user "
+                                                      "{:?}",
+                                                      registry_, scope, credentials_->username)));
+            return fail(Error(EACCES, fmt::format("registry {}: access denied to {}: "
+                                                  "authentication required: husk login {}",
+                                                  registry_, scope, registry_)));
+        }
         if (r->status != 401 || attempt == 1) return r;
         std::string challenge = r->headers["www-authenticate"];
         if (challenge.empty()) return r;
