@@ -173,7 +173,7 @@ proxy_start() { # [proxy.py flags]
 	rm -f "$portfile" "$PROXY_LOG"
 	: >"$PROXY_LOG"
 	python3 "$BATS_TEST_DIRNAME/proxy.py" "${REGISTRY##*:}" "$PROXY_LOG" "$portfile" "$@" \
-		>"$BATS_TEST_TMPDIR/proxy.out" 2>&1 &
+		>"$BATS_TEST_TMPDIR/proxy.out" 2>&1 3>&- &
 	PROXY_PID=$!
 	for _ in $(seq 100); do
 		[[ -s "$portfile" ]] && break

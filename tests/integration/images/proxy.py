@@ -62,7 +62,10 @@ def pump(src, dst, throttle=0):
 def handle(client, args):
     upstream = None
     try:
-        head, rest = read_head(client, b"")
+        first = client.recv(1)
+        if not first or first == b"\x16":
+            return  # a TLS handshake (husk probes https first): plain HTTP only here
+        head, rest = read_head(client, first)
         if head is None:
             return
         lines = head.split("\r\n")

@@ -14,7 +14,7 @@ setup_file() {
 	export TOKEN_LOG="$t/log"
 	: >"$TOKEN_LOG"
 	python3 "$BATS_TEST_DIRNAME/token_server.py" "$t/key.pem" "$t/cert.pem" husk-test-issuer \
-		"$TOKEN_LOG" "$t/port" >"$t/out" 2>&1 &
+		"$TOKEN_LOG" "$t/port" >"$t/out" 2>&1 3>&- &
 	echo $! >"$t/pid"
 	for _ in $(seq 100); do
 		[[ -s "$t/port" ]] && break
@@ -28,8 +28,8 @@ setup_file() {
 }
 
 teardown_file() {
-	registry_stop
 	kill "$(cat "$BATS_FILE_TMPDIR/token/pid")" 2>/dev/null || true
+	registry_stop
 }
 setup() { images_setup; }
 teardown() { images_teardown; }
