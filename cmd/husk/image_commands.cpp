@@ -27,6 +27,7 @@ namespace img = husk::image;
 struct RegistryFlags {
     bool tls_verify = true;
     std::string auth_file = img::default_auth_file();
+    std::string cert_dir;
 };
 
 void add_registry_flags(CLI::App* cmd, RegistryFlags& flags) {
@@ -34,12 +35,16 @@ void add_registry_flags(CLI::App* cmd, RegistryFlags& flags) {
                   "verify TLS certificates; --tls-verify=false also allows plain HTTP");
     cmd->add_option("--authfile", flags.auth_file, "credentials file (docker config.json format)")
         ->capture_default_str();
+    cmd->add_option("--cert-dir", flags.cert_dir,
+                    "the registry's certificates: *.crt CAs (added to the system's), "
+                    "*.cert/*.key client certificate (default: /etc/containers/certs.d/HOST:PORT)");
 }
 
 img::ClientOptions client_options(const RegistryFlags& flags) {
     img::ClientOptions o;
     o.tls_verify = flags.tls_verify;
     o.auth_file = flags.auth_file;
+    o.cert_dir = flags.cert_dir;
     return o;
 }
 

@@ -30,6 +30,8 @@ registry_start() {
 	for _ in $(seq 100); do
 		# 200, or 401 when the test configured authentication.
 		[[ $(curl -s -o /dev/null -w '%{http_code}' "http://$REGISTRY/v2/") == [24]0[01] ]] && return 0
+		# Or over TLS, when the test configured a certificate.
+		[[ $(curl -sk -o /dev/null -w '%{http_code}' "https://$REGISTRY/v2/") == [24]0[01] ]] && return 0
 		sleep 0.1
 	done
 	echo "docker-registry did not start: $(cat "$REG_DIR/log")" >&2
