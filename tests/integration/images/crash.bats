@@ -1,6 +1,7 @@
 #!/usr/bin/env bats
-# kill -9 at random moments of a pull, rmi, load or prune: the next command completes and the store is consistent
-# (every blob matches its digest, every record's blobs and layers exist, no leftovers).
+# kill -9 at random moments of a pull, rmi, load or prune: the next command completes and
+# the store is consistent (every blob matches its digest, every record's blobs and layers
+# exist, no leftovers).
 
 load images
 
