@@ -110,11 +110,29 @@ std::string with_digest(const std::string& url, const Digest& digest) {
            "%3A" + digest.hex;
 }
 
+// "0-1234" -> 1235: the bytes an upload session holds (docker-registry says "0-0" for none).
+int64_t held_bytes(const std::string& range) {
+    auto dash = range.find('-');
+    if (dash == std::string::npos) return 0;
+    try {
+        int64_t end = std::stoll(range.substr(dash + 1));
+        return end > 0 ? end + 1 : 0;
+    } catch (const std::exception&) {
+        return 0;
+    }
+}
+
+constexpr int max_chunk_retries = 3;
+
 // Uploads a blob to an upload session: one PUT (monolithic), or PATCHes of `chunk` bytes
-// each with their Content-Range, then a PUT with the digest and no body.
+// each with their Content-Range, then a PUT with the digest and no body. A chunk whose
+// transfer breaks is resumed where the session's status (GET) says it stands, or, when the
+// registry dropped the session, from the start in a new one (`new_session`).
 Status upload_blob(RegistryClient& client, const std::string& scope, std::string location,
                    const Store& store, const Digest& digest, int64_t chunk,
-                   const std::function<void(int64_t)>& sent) {
+                   const std::function<void(int64_t)>& sent,
+                   const std::function<Result<std::string>()>& new_session,
+                   const std::function<void(const std::string&)>& note) {
     auto fd = store.open_blob(digest);
     if (!fd) return fail(fd.error());
     struct stat st {};
@@ -131,14 +149,33 @@ Status upload_blob(RegistryClient& client, const std::string& scope, std::string
                                 r->body.substr(0, 200));
         return {};
     }
-    for (int64_t offset = 0; offset < size; offset += chunk) {
+    int retries = 0;
+    for (int64_t offset = 0; offset < size;) {
         int64_t n = std::min(chunk, size - offset);
         auto r = send_range(client, *auth, "PATCH", absolute(client, location), fd->get(), offset,
                             n, {fmt::format("Content-Range: {}-{}", offset, offset + n - 1)},
                             [&](int64_t now) {
                                 if (sent) sent(offset + now);
                             });
-        if (!r) return fail(r.error().wrap("upload blob {}: chunk at {}", digest.str(), offset));
+        if (!r || r->status >= 500) {
+            std::string why = r ? fmt::format("HTTP {}", r->status) : r.error().what();
+            if (++retries > max_chunk_retries)
+                return fail_invalid("upload blob {}: chunk at byte {}: {} ({} attempts)",
+                                    digest.str(), offset, why, retries);
+            auto status = client.request("GET", absolute(client, location), scope);
+            if (status && status->status == 204) {
+                offset = held_bytes(status->headers["range"]);
+                if (!status->headers["location"].empty()) location = status->headers["location"];
+            } else {
+                auto fresh = new_session();
+                if (!fresh) return fail(fresh.error());
+                location = *fresh;
+                offset = 0;
+            }
+            note(fmt::format("Retrying blob {} at byte {} ({})", digest.hex.substr(0, 12), offset,
+                             why));
+            continue;
+        }
         if (r->status != 202)
             return fail_invalid("upload blob {}: chunk at byte {}: HTTP {}: {}", digest.str(),
                                 offset, r->status, r->body.substr(0, 200));
@@ -148,6 +185,7 @@ Status upload_blob(RegistryClient& client, const std::string& scope, std::string
             return fail_invalid("upload blob {}: the registry holds {:?} after a chunk, not {:?}",
                                 digest.str(), r->headers["range"], want);
         if (!r->headers["location"].empty()) location = r->headers["location"];
+        offset += n;
     }
     auto r = send_range(client, *auth, "PUT", with_digest(absolute(client, location), digest),
                         fd->get(), size, 0, {}, {});
@@ -233,16 +271,21 @@ Result<Digest> push(Store& store, const std::string& image, const Reference& des
                       "mounted from another repository");
             continue;
         }
-        if (location.empty()) {
+        auto new_session = [&]() -> Result<std::string> {
             auto r = client.request("POST", "/v2/" + dest.repository + "/blobs/uploads/", scope,
                                     {"Content-Length: 0"});
             if (!r) return fail(r.error());
             if (r->status != 202)
                 return fail_invalid("push {}: start upload: HTTP {}: {}", dest.str(), r->status,
                                     r->body.substr(0, 200));
-            location = r->headers["location"];
-            if (location.empty())
+            if (r->headers["location"].empty())
                 return fail_invalid("push {}: the registry gave no upload location", dest.str());
+            return r->headers["location"];
+        };
+        if (location.empty()) {
+            auto fresh = new_session();
+            if (!fresh) return fail(fresh.error());
+            location = *fresh;
         }
         blob_step(*digest, BlobProgress::State::active, 0, b.size, "");
         std::function<void(int64_t)> sent;
@@ -251,7 +294,8 @@ Result<Digest> push(Store& store, const std::string& image, const Reference& des
                 options.blob_progress(
                     BlobProgress{digest->str(), n, b.size, BlobProgress::State::active});
             };
-        HUSK_TRY_CTX(upload_blob(client, scope, location, store, *digest, options.chunk_size, sent),
+        HUSK_TRY_CTX(upload_blob(client, scope, location, store, *digest, options.chunk_size, sent,
+                                 new_session, say),
                      "push {}", dest.str());
         blob_step(*digest, BlobProgress::State::done, b.size, b.size, "done");
     }

@@ -9,6 +9,8 @@ the response headers. Options break transfers on purpose:
                    N body bytes (the connection closes), once per blob
   --strip-range    the Range header is removed before forwarding (a server that ignores it)
   --throttle B     responses go out at about B bytes a second (to watch progress bars)
+  --cut-upload-after N  the first PATCH is cut after N bytes of its body (once): both
+                   connections close, nothing is answered
 
 usage: proxy.py UPSTREAM_PORT LOG PORT_FILE [--cut-after N] [--strip-range] [--throttle B]
 """
@@ -78,6 +80,27 @@ def handle(client, args):
         forwarded.append(("Connection", "close"))
         out = "\r\n".join([lines[0]] + [f"{k}: {v}" for k, v in forwarded]) + "\r\n\r\n"
         upstream = socket.create_connection(("127.0.0.1", args.upstream))
+        cut_upload = False
+        if args.cut_upload_after and method == "PATCH":
+            with lock:
+                if "PATCH" not in cut_done:
+                    cut_done.add("PATCH")
+                    cut_upload = True
+        if cut_upload:
+            body = rest
+            while len(body) < args.cut_upload_after:
+                data = client.recv(65536)
+                if not data:
+                    break
+                body += data
+            upstream.sendall(out.encode("latin-1") + body[:args.cut_upload_after])
+            record["cut"] = True
+            record["status"] = None
+            with lock, open(args.log, "a") as log:
+                log.write(json.dumps(record) + "\n")
+            client.shutdown(socket.SHUT_RDWR)
+            upstream.shutdown(socket.SHUT_RDWR)
+            return
         upstream.sendall(out.encode("latin-1") + rest)
         threading.Thread(target=pump, args=(client, upstream), daemon=True).start()
 
@@ -132,6 +155,7 @@ def main():
     p.add_argument("--cut-after", type=int, default=0)
     p.add_argument("--strip-range", action="store_true")
     p.add_argument("--throttle", type=int, default=0)
+    p.add_argument("--cut-upload-after", type=int, default=0)
     args = p.parse_args()
     srv = socket.socket()
     srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
