@@ -2,6 +2,7 @@
 
 #include <curl/curl.h>
 
+#include <algorithm>
 #include <future>
 #include <list>
 #include <map>
@@ -100,6 +101,7 @@ struct Transfer {
     std::string url;
     std::string auth;
     int64_t resume_from = 0;
+    std::string challenge;  // WWW-Authenticate of a 401 (an expired token)
     const std::function<void(const BlobProgress&)>* report = nullptr;
 
     void tell(BlobProgress::State state) const {
@@ -136,6 +138,22 @@ size_t transfer_write(char* data, size_t size, size_t n, void* user) {
     return size * n;
 }
 
+size_t transfer_header(char* data, size_t size, size_t n, void* user) {
+    auto* t = static_cast<Transfer*>(user);
+    std::string_view line(data, size * n);
+    constexpr std::string_view name = "www-authenticate:";
+    if (line.size() > name.size() &&
+        std::equal(name.begin(), name.end(), line.begin(), [](char a, char b) {
+            return a == std::tolower(static_cast<unsigned char>(b));
+        })) {
+        std::string value(line.substr(name.size()));
+        while (!value.empty() && value.front() == ' ') value.erase(0, 1);
+        while (!value.empty() && (value.back() == '\r' || value.back() == '\n')) value.pop_back();
+        t->challenge = value;
+    }
+    return size * n;
+}
+
 void start_transfer(RegistryClient& client, Transfer& t, CURLM* multi) {
     t.easy = curl_easy_init();
     client.setup_handle(t.easy);
@@ -143,6 +161,9 @@ void start_transfer(RegistryClient& client, Transfer& t, CURLM* multi) {
     curl_easy_setopt(t.easy, CURLOPT_WRITEFUNCTION, transfer_write);
     curl_easy_setopt(t.easy, CURLOPT_WRITEDATA, &t);
     curl_easy_setopt(t.easy, CURLOPT_PRIVATE, &t);
+    curl_easy_setopt(t.easy, CURLOPT_HEADERFUNCTION, transfer_header);
+    curl_easy_setopt(t.easy, CURLOPT_HEADERDATA, &t);
+    t.challenge.clear();
     if (t.headers != nullptr) curl_slist_free_all(t.headers);
     t.headers = nullptr;
     if (!t.auth.empty()) t.headers = curl_slist_append(t.headers, t.auth.c_str());
@@ -322,6 +343,17 @@ Result<ImageRecord> pull(Store& store, const Reference& ref, const TransferOptio
             if (t->too_big)
                 return fail_invalid("{}: larger than its declared size {}", what, t->desc.size);
             if (!t->error.empty()) return fail_invalid("{}: {}", what, t->error);
+            if (code == 401 && t->attempts < max_attempts) {
+                // The token expired during a long pull: a new one for every transfer.
+                auto fresh = client.reauthorize(scope, t->challenge);
+                if (!fresh) return fail(fresh.error().wrap("{}", what));
+                for (auto& other : transfers) other.auth = *fresh;
+                say(fmt::format("Renewed the registry token for blob {}",
+                                short_hex(t->desc.digest)));
+                start_transfer(client, *t, multi.get());
+                ++active;
+                continue;
+            }
             if (code == 404)
                 return fail(Error(ENOENT, what + ": not found in the registry (HTTP 404)"));
             if (code >= 400 && code != 416) return fail_invalid("{}: HTTP {}", what, code);

@@ -397,6 +397,14 @@ Result<std::string> RegistryClient::authorization(const std::string& scope) {
     return tokens_[scope];
 }
 
+Result<std::string> RegistryClient::reauthorize(const std::string& scope,
+                                                const std::string& challenge) {
+    HUSK_TRY(connect());
+    tokens_.erase(scope);
+    HUSK_TRY(authenticate(challenge.empty() ? challenge_ : challenge, scope));
+    return tokens_[scope];
+}
+
 Result<Response> RegistryClient::request(const std::string& method, const std::string& path,
                                          const std::string& scope,
                                          const std::vector<std::string>& headers,

@@ -66,6 +66,10 @@ public:
     // The Authorization header for `scope` (empty when anonymous works), for transfers the
     // caller drives itself (parallel blob downloads).
     [[nodiscard]] Result<std::string> authorization(const std::string& scope);
+    // A fresh Authorization header for `scope` after a 401 with `challenge` (an expired
+    // token in the middle of a long transfer).
+    [[nodiscard]] Result<std::string> reauthorize(const std::string& scope,
+                                                  const std::string& challenge);
     // Applies TLS options to a handle the caller made.
     void setup_handle(CURL* curl) const;
 

@@ -202,7 +202,8 @@ proxy_requests() { # HEADER...
 
 # busybox plus 3 MB of random bytes (incompressible: its gzip blob stays that big), pushed as
 # REPO:v1. Sets BIG_BLOB/BIG_SIZE (the random layer's blob), BIG_RANDOM (the file), and
-# WANT_DIGEST (the manifest's digest). For setup_file.
+# WANT_DIGEST (the manifest's digest). For setup_file. SKOPEO_CREDS=user:pass when the
+# registry wants them.
 push_big_image() { # REPO
 	local b="$BATS_FILE_TMPDIR/src"
 	mkdir -p "$b/base" "$b/big/data"
@@ -216,8 +217,13 @@ push_big_image() { # REPO
 	BIG_SIZE=$(sed 's/.*"size":\([0-9]*\).*/\1/' <<<"$LAYER_DESC")
 	export BIG_BLOB BIG_SIZE
 	write_index "$layout" "$MANIFEST_DESC" v1
-	push_layout "$layout" v1 "$1"
-	WANT_DIGEST=$(skopeo inspect --tls-verify=false --format '{{.Digest}}' "docker://$REGISTRY/$1:v1")
+	local copy_creds=() inspect_creds=()
+	if [[ -n "${SKOPEO_CREDS:-}" ]]; then
+		copy_creds=(--dest-creds "$SKOPEO_CREDS")
+		inspect_creds=(--creds "$SKOPEO_CREDS")
+	fi
+	push_layout "$layout" v1 "$1" "${copy_creds[@]}"
+	WANT_DIGEST=$(skopeo inspect --tls-verify=false "${inspect_creds[@]}" --format '{{.Digest}}' "docker://$REGISTRY/$1:v1")
 	export WANT_DIGEST
 	rm -rf "$b"
 }

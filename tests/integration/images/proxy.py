@@ -9,6 +9,8 @@ the response headers. Options break transfers on purpose:
                    N body bytes (the connection closes), once per blob
   --strip-range    the Range header is removed before forwarding (a server that ignores it)
   --throttle B     responses go out at about B bytes a second (to watch progress bars)
+  --delay PATH_PART  the first request whose path holds PATH_PART waits 4 s before it is
+                   forwarded (once)
   --cut-upload-after N  the first PATCH is cut after N bytes of its body (once): both
                    connections close, nothing is answered
 
@@ -79,6 +81,12 @@ def handle(client, args):
                      and not (args.strip_range and k.lower() == "range")]
         forwarded.append(("Connection", "close"))
         out = "\r\n".join([lines[0]] + [f"{k}: {v}" for k, v in forwarded]) + "\r\n\r\n"
+        if args.delay and args.delay in path:
+            with lock:
+                wait = ("delay", args.delay) not in cut_done
+                cut_done.add(("delay", args.delay))
+            if wait:
+                time.sleep(4)
         upstream = socket.create_connection(("127.0.0.1", args.upstream))
         cut_upload = False
         if args.cut_upload_after and method == "PATCH":
@@ -156,6 +164,7 @@ def main():
     p.add_argument("--strip-range", action="store_true")
     p.add_argument("--throttle", type=int, default=0)
     p.add_argument("--cut-upload-after", type=int, default=0)
+    p.add_argument("--delay", default="")
     args = p.parse_args()
     srv = socket.socket()
     srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

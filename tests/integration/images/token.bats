@@ -32,7 +32,10 @@ teardown_file() {
 	registry_stop
 }
 setup() { images_setup; }
-teardown() { images_teardown; }
+teardown() {
+	proxy_stop
+	images_teardown
+}
 
 # The scope lists (one JSON array per token request) since the log was last emptied.
 token_scopes() {
@@ -101,5 +104,27 @@ for line in open(sys.argv[1]):
 	run -125 husk push "$REGISTRY/team/dst:1" "$REGISTRY/team/bob:1"
 	assert_contains "$output" "access denied to repository:team/bob:pull,push"
 	assert_contains "$output" 'for user "bob"'
+	run -0 husk image check
+}
+
+@test "bearer: a token that expires in the middle of a pull is renewed and the pull completes" {
+	run -0 husk login -u alice -p s3cret "$REGISTRY"
+	SKOPEO_CREDS=alice:s3cret push_big_image team/big
+	# The big blob's GET waits 4 s in the proxy; the pull's token expires after about 3 s.
+	proxy_start --delay "blobs/$BIG_BLOB"
+	run -0 husk login -u alice -p s3cret "$PROXY"
+	touch "$TOKEN_LOG.short"
+	: >"$TOKEN_LOG"
+	run -0 husk pull "$PROXY/team/big:v1"
+	echo "$output"
+	assert_contains "$output" "Renewed the registry token for blob ${BIG_BLOB:7:12}"
+	run -0 proxy_requests
+	echo "$output"
+	assert_match "$output" "GET /v2/team/big/blobs/$BIG_BLOB 401"
+	assert_match "$output" "GET /v2/team/big/blobs/$BIG_BLOB 200"
+	assert_equal "$(grep -c '"short": true' "$TOKEN_LOG")" 1
+	rootfs=$(husk image mount "$PROXY/team/big:v1")
+	cmp "$rootfs/data/random" "$BIG_RANDOM"
+	husk image unmount "$PROXY/team/big:v1"
 	run -0 husk image check
 }
