@@ -9,6 +9,9 @@
 
 namespace husk::net {
 
+// The host's resolv.conf: /etc/resolv.conf, or $HUSK_RESOLV_CONF when set (tests point the
+// forwarder at a nameserver of their own with it).
+std::string host_resolv_conf_path();
 // The host's resolv.conf with loopback nameservers (a local stub such as systemd-resolved
 // or dnsmasq, unreachable from the container's namespace) left out; when none remains,
 // Docker's fallback (8.8.8.8, 8.8.4.4). search/options lines are kept.
