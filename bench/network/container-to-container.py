@@ -83,6 +83,11 @@ def main():
         procs.append(subprocess.Popen(["nsenter", "-t", pids["srv"], "-n", "python3", "-c",
                                        SERVER]))
         time.sleep(1.5)
+        # Same MTU on both sides, or the comparison says nothing.
+        for label, cmd in (("husk", ["ip", "netns", "exec", "hkc-srv"]),
+                           ("podman", ["nsenter", "-t", pids["srv"], "-n"])):
+            mtu = sh(*cmd, "ip", "-o", "link", "show", "eth0").split(" mtu ")[1].split()[0]
+            print(f"{label:7} eth0 mtu {mtu}")
         for _ in range(rounds):
             res["husk"].append(json.loads(sh("ip", "netns", "exec", "hkc-cli", "python3", "-c",
                                              CLIENT, husk_ip["srv"])))
