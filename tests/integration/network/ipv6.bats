@@ -119,7 +119,8 @@ PY
 	start_container web 'exec httpd -f -p 80 -h /www'
 	start_container hidden 'exec httpd -f -p 80 -h /www'
 	attach web pub6 -p 18180:80 -p '[::1]:18181:80' -p '[fdaa:72:3::1]:18182:80' \
-		-p '[::1]:18183:5353/udp' -p '[::]:18184:80'
+		-p '[::1]:18183:5353/udp' -p '[::]:18184:80' -p '[fdaa:72:3::1]:18185:5353/udp' \
+		-p '[fdaa:72:3::1]:18186-18187:80-81'
 	attach hidden pub6
 	local cweb chidden
 	cweb=$(cip6 web)
@@ -162,13 +163,30 @@ PY
 import socket; s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM); s.bind(("::", 5353))
 open("'"$TEST_TMP"'/echo.ready", "w").write("1")
 s.settimeout(10)
-d, a = s.recvfrom(100); s.sendto(b"echo:" + d, a)' &
+for _ in range(2):
+    d, a = s.recvfrom(100); s.sendto(b"echo:" + d, a)' &
 	BG_PIDS+=($!)
 	wait_for_file "$TEST_TMP/echo.ready"
 	run python3 -c '
 import socket; s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM); s.settimeout(3)
 s.sendto(b"ping", ("::1", 18183)); print(s.recv(100).decode())'
 	assert_equal "$output" "echo:ping"
+	# UDP on one IPv6 address, from the outside host (DNAT, not the proxy).
+	run in_host out python3 -c '
+import socket; s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM); s.settimeout(3)
+s.sendto(b"out", ("fdaa:72:3::1", 18185)); print(s.recv(100).decode())'
+	assert_equal "$output" "echo:out"
+	# A pairwise range: 18186 -> 80 and 18187 -> 81 (nothing listens there: refused, not
+	# dropped, which shows the DNAT and the forward rule of the second port too).
+	run http_get ns:out "http://[fdaa:72:3::1]:18186/"
+	assert_equal "$output" "hello from web"
+	run in_host out python3 -c '
+import socket
+try:
+    socket.create_connection(("fdaa:72:3::1", 18187), 2); print("open")
+except ConnectionRefusedError: print("refused")
+except OSError as e: print("dropped", e)'
+	assert_equal "$output" "refused"
 	# ... and it is not on 127.0.0.1, nor reachable by the attacker.
 	run http_get host "http://127.0.0.1:18181/"
 	assert_failure
