@@ -1,7 +1,7 @@
 #pragma once
 // /etc/resolv.conf and /etc/hosts for a container. Name resolution between containers on a
 // user network is done with hosts files that husk rewrites on every attach and detach (see
-// docs/networking.md: no DNS responder yet).
+// docs/networking.md; the DNS responder of dns_server.hpp answers the same names).
 #include <string>
 #include <vector>
 

@@ -93,9 +93,12 @@ for r in sys.argv[2].split():
 PY
 
 	# The default network stays IPv4 only (as Docker's), and refuses --ip6 and IPv6 ports.
-	start_container plain 'exec sleep 1000'
-	attach plain bridge
+	start_container plain 'exec httpd -f -p 80 -h /www'
+	attach plain bridge -p '[::1]:18197:80'
 	assert_equal "$(jq -r .ip6 "$TEST_TMP/att-plain.json")" "null"
+	# [::1] works there too: the proxy connects to the container's IPv4 address.
+	run http_get host "http://[::1]:18197/"
+	assert_equal "$output" "hello from plain"
 	assert_equal "$(husk network inspect bridge | jq -r '.[0].ipv6')" "false"
 	run husk network attach bridge --id "${ID}-y" --netns "/proc/$PID_plain/ns/net" --ip6 fd01::5
 	assert_failure
