@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "net/dns.hpp"
+#include "net/dns_server.hpp"
 #include "net/firewall_rules.hpp"
 #include "net/ipam.hpp"
 #include "net/ipv6.hpp"
@@ -149,6 +150,55 @@ TEST(Dns6, HostsCarryBothFamilies) {
     auto h = container_hosts(n.endpoints["web"], {&peer});
     EXPECT_TRUE(has(h, "fd90::2\tweb\n")) << h;
     EXPECT_TRUE(has(h, "fd90::3\tdb c2\n")) << h;
+}
+
+// A query for NAME of type QTYPE, with an EDNS OPT record of `edns` bytes when non-zero.
+std::string query(const std::string& name, uint16_t qtype, uint16_t edns = 0) {
+    std::string q = {0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, static_cast<char>(edns ? 1 : 0)};
+    size_t start = 0;
+    while (start <= name.size()) {
+        size_t dot = name.find('.', start);
+        if (dot == std::string::npos) dot = name.size();
+        q += static_cast<char>(dot - start);
+        q += name.substr(start, dot - start);
+        start = dot + 1;
+    }
+    q += '\0';
+    q += static_cast<char>(qtype >> 8);
+    q += static_cast<char>(qtype & 0xff);
+    q += std::string{0, 1};
+    if (edns) {
+        q += std::string{0, 0, 41};
+        q += static_cast<char>(edns >> 8);
+        q += static_cast<char>(edns & 0xff);
+        q += std::string(6, '\0');
+    }
+    return q;
+}
+
+TEST(Dns6, AnswersAaaaAndAny) {
+    auto v6 = *parse_ipv6("fd90::2");
+    auto q = query("web", 28);
+    auto r = dns_answer_for(q, 0x0a5a0002, v6);
+    EXPECT_EQ(r[7], 1);
+    EXPECT_EQ(r.substr(r.size() - 16), std::string(v6.bytes.begin(), v6.bytes.end()));
+    EXPECT_EQ(dns_answer_for(query("web", 255), 0x0a5a0002, v6)[7], 2);  // ANY: A and AAAA
+    EXPECT_EQ(dns_answer_for(q, 0x0a5a0002, std::nullopt)[7], 0);        // IPv4 only: NODATA
+    EXPECT_EQ(dns_answer_for(query("web", 1), 0x0a5a0002, v6)[7], 1);
+}
+
+TEST(Dns6, UdpLimitAndTruncation) {
+    EXPECT_EQ(dns_udp_limit(query("big.test", 1)), 512u);
+    EXPECT_EQ(dns_udp_limit(query("big.test", 1, 1232)), 1232u);
+    EXPECT_EQ(dns_udp_limit(query("big.test", 1, 100)), 512u);  // never below 512
+    auto q = query("big.test", 1);
+    std::string reply = q + std::string(600, 'x');
+    reply[7] = 40;
+    auto t = dns_truncated(reply);
+    EXPECT_EQ(t.size(), q.size());
+    EXPECT_EQ(static_cast<uint8_t>(t[2]) & 0x02, 0x02);  // TC
+    EXPECT_EQ(t[7], 0);                                  // no answers
+    EXPECT_EQ(dns_question(t, nullptr), "big.test");
 }
 
 }  // namespace
