@@ -441,11 +441,17 @@ Result<Attachment> attach(const std::string& root, const AttachOptions& o) {
     if (!n.internal && n.subnet6)
         HUSK_TRY(ensure_sysctl("net.ipv6.conf.all.forwarding", "1", a.sysctls_changed));
 
-    // [::1]: a proxy, bound now so a taken port fails the attach (port_proxy.hpp).
+    // [::1]: a proxy, bound now so a taken port fails the attach (port_proxy.hpp). Ports on
+    // every IPv6 address of a dual-stack network get one too: their DNAT cannot serve ::1.
     std::vector<ProxyListener> proxies;
     for (const auto& p : e.ports) {
-        if (!p.host_ip6 || !p.host_ip6->is_loopback()) continue;
-        auto l = bind_proxy_listener(p, e.ip6 ? e.ip6->str() : e.ip.str());
+        bool loopback6 = p.host_ip6 && p.host_ip6->is_loopback();
+        bool every6 = e.ip6 && (p.every_address() || (p.host_ip6 && p.host_ip6->is_unspecified()));
+        if (!loopback6 && !every6) continue;
+        PortBinding on_loopback = p;
+        on_loopback.host_ip6 = Ipv6{};
+        on_loopback.host_ip6->bytes[15] = 1;
+        auto l = bind_proxy_listener(on_loopback, e.ip6 ? e.ip6->str() : e.ip.str());
         if (!l) return fail(l.error());
         proxies.push_back(std::move(*l));
     }

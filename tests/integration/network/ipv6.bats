@@ -154,6 +154,11 @@ PY
 	# [::]: IPv6 only.
 	run http_get ns:out "http://100.72.3.1:18184/"
 	assert_failure
+	# Every IPv6 address includes ::1 for this host's own clients (through the proxy).
+	run http_get host "http://[::1]:18180/"
+	assert_equal "$output" "hello from web"
+	run http_get host "http://[::1]:18184/"
+	assert_equal "$output" "hello from web"
 	# One address: there, and not on the attacker's side of this host.
 	run http_get ns:out "http://[fdaa:72:3::1]:18182/"
 	assert_equal "$output" "hello from web"
@@ -230,6 +235,8 @@ open(sys.argv[1], "w").write("1"); time.sleep(5)' "$TEST_TMP/holder.ready" &
 		sleep 0.1
 	done
 	run python3 -c 'import socket; socket.create_connection(("::1", 18181), 0.5)'
+	assert_failure
+	run python3 -c 'import socket; socket.create_connection(("::1", 18180), 0.5)'
 	assert_failure
 }
 
