@@ -9,6 +9,7 @@
 
 #include "cli.hpp"
 #include "net/attach.hpp"
+#include "net/attachment_json.hpp"
 #include "net/store.hpp"
 
 namespace husk::cli {
@@ -16,28 +17,6 @@ namespace husk::cli {
 namespace {
 
 using nlohmann::json;
-
-json attachment_json(const net::Attachment& a) {
-    json ports = json::array();
-    for (const auto& p : a.ports) ports.push_back(net::port_json(p));
-    json j = {{"network", a.network},
-              {"container_id", a.container_id},
-              {"ifname", a.ifname},
-              {"ip", a.ip.str()},
-              {"prefix", a.prefix},
-              {"gateway", a.gateway.str()},
-              {"mac", net::mac_str(a.mac)},
-              {"ports", ports},
-              {"resolv_conf", a.resolv_conf},
-              {"hosts", a.hosts},
-              {"sysctls_changed", a.sysctls_changed}};
-    if (a.ip6) {
-        j["ip6"] = a.ip6->str();
-        j["prefix6"] = a.prefix6;
-        j["gateway6"] = a.gateway6->str();
-    }
-    return j;
-}
 
 struct AttachArgs {
     net::AttachOptions options;
@@ -58,7 +37,7 @@ Status run_attach(Globals& g, AttachArgs& args) {
     auto a = net::attach(g.root, args.options);
     if (!a) return fail(a.error());
     for (const auto& c : a->sysctls_changed) std::cerr << "husk: set sysctl " << c << "\n";
-    std::cout << attachment_json(*a).dump(2) << "\n";
+    std::cout << net::attachment_json(*a).dump(2) << "\n";
     return {};
 }
 
@@ -70,6 +49,7 @@ void add_attach_options(CLI::App* cmd, AttachArgs& args) {
     cmd->add_option("--ip6", args.ip6, "a fixed IPv6 address (dual-stack networks)");
     cmd->add_option("--alias", args.options.aliases, "another name peers resolve");
     cmd->add_option("--hostname", args.options.hostname, "the container's hostname");
+    cmd->add_option("--add-host", args.options.extra_hosts, "NAME:IP line for the hosts file");
     cmd->add_option("--hosts-file", args.options.hosts_path,
                     "host path of the container's /etc/hosts, kept current as peers come and go");
 }

@@ -25,7 +25,8 @@ struct AttachOptions {
     // writes it, and rewrites it in place (the bind mount pins the inode) whenever a peer on
     // a user network comes or goes: live name resolution without a DNS server.
     std::string hosts_path;
-    std::optional<Ipv6> ip6;  // --ip6, on a dual-stack network
+    std::optional<Ipv6> ip6;               // --ip6, on a dual-stack network
+    std::vector<std::string> extra_hosts;  // --add-host NAME:IP, kept in the hosts file
 };
 
 struct Attachment {

@@ -60,6 +60,12 @@ std::string container_hosts(const Endpoint& self, const std::vector<const Endpoi
         out += p->ip.str() + "\t" + names_of(*p, true) + "\n";
         if (p->ip6) out += p->ip6->str() + "\t" + names_of(*p, true) + "\n";
     }
+    for (const auto& h : self.extra_hosts) {
+        // NAME:IP; the address may itself hold colons (IPv6).
+        auto colon = h.find(':');
+        if (colon == std::string::npos) continue;
+        out += h.substr(colon + 1) + "\t" + h.substr(0, colon) + "\n";
+    }
     return out;
 }
 

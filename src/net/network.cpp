@@ -20,11 +20,17 @@ json to_json(const Network& n) {
     for (const auto& [id, e] : n.endpoints) {
         json ports = json::array();
         for (const auto& p : e.ports) ports.push_back(port_json(p));
-        eps[id] = {
-            {"container_id", e.container_id}, {"ip", e.ip.str()},     {"mac", mac_str(e.mac)},
-            {"host_veth", e.host_veth},       {"ifname", e.ifname},   {"netns", e.netns},
-            {"hostname", e.hostname},         {"aliases", e.aliases}, {"ports", ports},
-            {"hosts_path", e.hosts_path}};
+        eps[id] = {{"container_id", e.container_id},
+                   {"ip", e.ip.str()},
+                   {"mac", mac_str(e.mac)},
+                   {"host_veth", e.host_veth},
+                   {"ifname", e.ifname},
+                   {"netns", e.netns},
+                   {"hostname", e.hostname},
+                   {"aliases", e.aliases},
+                   {"ports", ports},
+                   {"hosts_path", e.hosts_path},
+                   {"extra_hosts", e.extra_hosts}};
         if (e.ip6) eps[id]["ip6"] = e.ip6->str();
     }
     json j = {{"name", n.name},           {"id", n.id},
@@ -97,6 +103,7 @@ Result<Network> network_from_json(const json& j) {
                 if (!ip6) return fail(ip6.error());
                 ep.ip6 = *ip6;
             }
+            ep.extra_hosts = e.value("extra_hosts", std::vector<std::string>{});
             for (const auto& p : e.at("ports")) {
                 PortBinding b{{},
                               p.at("host_port").get<uint16_t>(),

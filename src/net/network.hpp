@@ -26,8 +26,9 @@ struct Endpoint {
     std::string hostname;
     std::vector<std::string> aliases;
     std::vector<PortBinding> ports;
-    std::string hosts_path;   // the container's /etc/hosts on the host, kept up to date
-    std::optional<Ipv6> ip6;  // on dual-stack networks
+    std::string hosts_path;  // the container's /etc/hosts on the host, kept up to date
+    std::vector<std::string> extra_hosts;  // --add-host NAME:IP lines kept in that file
+    std::optional<Ipv6> ip6;               // on dual-stack networks
 };
 
 struct Network {
