@@ -18,7 +18,12 @@ setup() {
 		skip "fdaa::/16 is routed on this host already (another test?)"
 	fi
 }
-teardown() { net_teardown; }
+teardown() {
+	local ids
+	ids=$(husk ps -aq --no-trunc 2>/dev/null || true)
+	[ -n "$ids" ] && husk rm -f $ids >/dev/null 2>&1
+	net_teardown
+}
 
 # v6 NAME: the container's IPv6 address from its attachment.
 cip6() { jq -r .ip6 "$TEST_TMP/att-$1.json"; }
@@ -376,4 +381,36 @@ PY
 	run python3 "$TEST_TMP/q.py" $gw tcp big.test 1
 	assert_equal "$(wc -w <<<"$output")" "42"
 	assert_contains "$output" "203.0.113.40"
+}
+
+@test "husk run on a dual-stack network: IPv6 address and route, [::1] publishing, names" {
+	local rf="$TEST_TMP/rootfs"
+	cp -a "$SHARED_ROOTFS" "$rf"
+	mkdir -p "$rf/www"
+	echo "hello from husk run" >"$rf/www/index.html"
+	husk network create --ipv6 --subnet 10.214.40.0/24 --subnet fdaa:214:40::/64 run6 >/dev/null
+	husk run -d --name w6 --network run6 -p '[::1]:18195:80' --rootfs "$rf" \
+		httpd -f -p 80 -h /www >/dev/null
+	local i
+	for ((i = 0; i < 50; i++)); do
+		busybox wget -q -O /dev/null "http://[::1]:18195/" 2>/dev/null && break
+		sleep 0.1
+	done
+	run http_get host "http://[::1]:18195/"
+	assert_equal "$output" "hello from husk run"
+	run husk run --rm --network run6 --rootfs "$rf" sh -c \
+		'ip -6 -o addr show eth0 scope global; ip -6 route show default; grep w6 /etc/hosts;
+		 wget -q -O - "http://[fdaa:214:40::2]/"'
+	assert_success
+	assert_contains "$output" "fdaa:214:40::3/64"
+	assert_contains "$output" "default via fdaa:214:40::1"
+	assert_contains "$output" "fdaa:214:40::2"
+	assert_contains "$output" "hello from husk run"
+	husk rm -f w6 >/dev/null
+	for ((i = 0; i < 30; i++)); do
+		python3 -c 'import socket; socket.create_connection(("::1", 18195), 0.5)' 2>/dev/null || break
+		sleep 0.1
+	done
+	run python3 -c 'import socket; socket.create_connection(("::1", 18195), 0.5)'
+	assert_failure
 }
