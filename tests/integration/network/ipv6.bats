@@ -99,16 +99,16 @@ PY
 
 	# The default network stays IPv4 only (as Docker's), and refuses --ip6 and IPv6 ports.
 	start_container plain 'exec httpd -f -p 80 -h /www'
-	attach plain bridge -p '[::1]:18197:80'
+	attach plain bridge -p '[::1]:18497:80'
 	assert_equal "$(jq -r .ip6 "$TEST_TMP/att-plain.json")" "null"
 	# [::1] works there too: the proxy connects to the container's IPv4 address.
-	run http_get host "http://[::1]:18197/"
+	run http_get host "http://[::1]:18497/"
 	assert_equal "$output" "hello from plain"
 	assert_equal "$(husk network inspect bridge | jq -r '.[0].ipv6')" "false"
 	run husk network attach bridge --id "${ID}-y" --netns "/proc/$PID_plain/ns/net" --ip6 fd01::5
 	assert_failure
 	assert_contains "$output" "network bridge has no IPv6 subnet"
-	run husk network attach bridge --id "${ID}-y" --netns "/proc/$PID_plain/ns/net" -p '[::]:18199:80'
+	run husk network attach bridge --id "${ID}-y" --netns "/proc/$PID_plain/ns/net" -p '[::]:18499:80'
 	assert_failure
 	assert_contains "$output" "network bridge has no IPv6 (create it with --ipv6)"
 }
@@ -126,9 +126,9 @@ PY
 	husk network create --ipv6 --subnet 10.214.10.0/24 --subnet fdaa:214:10::/64 pub6
 	start_container web 'exec httpd -f -p 80 -h /www'
 	start_container hidden 'exec httpd -f -p 80 -h /www'
-	attach web pub6 -p 18180:80 -p '[::1]:18181:80' -p '[fdaa:72:3::1]:18182:80' \
-		-p '[::1]:18183:5353/udp' -p '[::]:18184:80' -p '[fdaa:72:3::1]:18185:5353/udp' \
-		-p '[fdaa:72:3::1]:18186-18187:80-81'
+	attach web pub6 -p 18480:80 -p '[::1]:18481:80' -p '[fdaa:72:3::1]:18482:80' \
+		-p '[::1]:18483:5353/udp' -p '[::]:18484:80' -p '[fdaa:72:3::1]:18485:5353/udp' \
+		-p '[fdaa:72:3::1]:18486-18487:80-81'
 	attach hidden pub6
 	local cweb chidden
 	cweb=$(cip6 web)
@@ -148,29 +148,29 @@ PY
 	assert_contains "$(in_host atk ip -6 route get "$chidden")" "via fdaa:72:4::1"
 
 	# Published on every address: IPv4 and IPv6 from outside, from the attacker too.
-	run http_get ns:out "http://[fdaa:72:3::1]:18180/"
+	run http_get ns:out "http://[fdaa:72:3::1]:18480/"
 	assert_equal "$output" "hello from web"
-	run http_get ns:out "http://100.72.3.1:18180/"
+	run http_get ns:out "http://100.72.3.1:18480/"
 	assert_equal "$output" "hello from web"
-	run http_get ns:atk "http://[fdaa:72:4::1]:18180/"
+	run http_get ns:atk "http://[fdaa:72:4::1]:18480/"
 	assert_equal "$output" "hello from web"
-	run http_get ns:atk "http://[fdaa:72:4::1]:18184/"
+	run http_get ns:atk "http://[fdaa:72:4::1]:18484/"
 	assert_equal "$output" "hello from web"
 	# [::]: IPv6 only.
-	run http_get ns:out "http://100.72.3.1:18184/"
+	run http_get ns:out "http://100.72.3.1:18484/"
 	assert_failure
 	# Every IPv6 address includes ::1 for this host's own clients (through the proxy).
-	run http_get host "http://[::1]:18180/"
+	run http_get host "http://[::1]:18480/"
 	assert_equal "$output" "hello from web"
-	run http_get host "http://[::1]:18184/"
+	run http_get host "http://[::1]:18484/"
 	assert_equal "$output" "hello from web"
 	# One address: there, and not on the attacker's side of this host.
-	run http_get ns:out "http://[fdaa:72:3::1]:18182/"
+	run http_get ns:out "http://[fdaa:72:3::1]:18482/"
 	assert_equal "$output" "hello from web"
-	run http_get ns:atk "http://[fdaa:72:4::1]:18182/"
+	run http_get ns:atk "http://[fdaa:72:4::1]:18482/"
 	assert_failure
 	# [::1]: this host reaches it (through the proxy), over TCP and UDP ...
-	run http_get host "http://[::1]:18181/"
+	run http_get host "http://[::1]:18481/"
 	assert_equal "$output" "hello from web"
 	nsenter -t "$PID_web" -n python3 -c '
 import socket; s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM); s.bind(("::", 5353))
@@ -182,28 +182,28 @@ for _ in range(2):
 	wait_for_file "$TEST_TMP/echo.ready"
 	run python3 -c '
 import socket; s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM); s.settimeout(3)
-s.sendto(b"ping", ("::1", 18183)); print(s.recv(100).decode())'
+s.sendto(b"ping", ("::1", 18483)); print(s.recv(100).decode())'
 	assert_equal "$output" "echo:ping"
 	# UDP on one IPv6 address, from the outside host (DNAT, not the proxy).
 	run in_host out python3 -c '
 import socket; s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM); s.settimeout(3)
-s.sendto(b"out", ("fdaa:72:3::1", 18185)); print(s.recv(100).decode())'
+s.sendto(b"out", ("fdaa:72:3::1", 18485)); print(s.recv(100).decode())'
 	assert_equal "$output" "echo:out"
-	# A pairwise range: 18186 -> 80 and 18187 -> 81 (nothing listens there: refused, not
+	# A pairwise range: 18486 -> 80 and 18487 -> 81 (nothing listens there: refused, not
 	# dropped, which shows the DNAT and the forward rule of the second port too).
-	run http_get ns:out "http://[fdaa:72:3::1]:18186/"
+	run http_get ns:out "http://[fdaa:72:3::1]:18486/"
 	assert_equal "$output" "hello from web"
 	run in_host out python3 -c '
 import socket
 try:
-    socket.create_connection(("fdaa:72:3::1", 18187), 2); print("open")
+    socket.create_connection(("fdaa:72:3::1", 18487), 2); print("open")
 except ConnectionRefusedError: print("refused")
 except OSError as e: print("dropped", e)'
 	assert_equal "$output" "refused"
 	# ... and it is not on 127.0.0.1, nor reachable by the attacker.
-	run http_get host "http://127.0.0.1:18181/"
+	run http_get host "http://127.0.0.1:18481/"
 	assert_failure
-	run http_get ns:atk "http://[::1]:18181/"
+	run http_get ns:atk "http://[::1]:18481/"
 	assert_failure
 	# No container port straight to the container address, published or not (moby #22054).
 	run http_get ns:atk "http://[$cweb]:80/"
@@ -213,35 +213,35 @@ except OSError as e: print("dropped", e)'
 	run http_get ns:out "http://[$chidden]:80/"
 	assert_failure
 	# Hairpin over IPv6: a container reaches a published port through a host address.
-	run http_get hidden "http://[fdaa:72:3::1]:18180/"
+	run http_get hidden "http://[fdaa:72:3::1]:18480/"
 	assert_equal "$output" "hello from web"
 
 	# A taken [::1] port is refused with its name; so is [::1] on a port a process holds.
 	run husk network attach pub6 --id "${ID}-dup" --netns "/proc/$PID_hidden/ns/net" \
-		-p '[::1]:18181:80'
+		-p '[::1]:18481:80'
 	assert_failure
-	assert_contains "$output" "host port 18181/tcp on [::1] is already published"
+	assert_contains "$output" "host port 18481/tcp on [::1] is already published"
 	python3 -c 'import socket,sys,time
-s=socket.socket(socket.AF_INET6); s.bind(("::1",18188)); s.listen()
+s=socket.socket(socket.AF_INET6); s.bind(("::1",18488)); s.listen()
 open(sys.argv[1], "w").write("1"); time.sleep(5)' "$TEST_TMP/holder.ready" &
 	BG_PIDS+=($!)
 	wait_for_file "$TEST_TMP/holder.ready"
 	run husk network attach pub6 --id "${ID}-dup" --netns "/proc/$PID_hidden/ns/net" \
-		-p '[::1]:18188:80'
+		-p '[::1]:18488:80'
 	assert_failure
-	assert_contains "$output" "host port 18188/tcp on [::1] is already in use on this host"
+	assert_contains "$output" "host port 18488/tcp on [::1] is already in use on this host"
 
 	# Detach: rules, the proxy and its port are gone.
 	husk network detach --id "${ID}-web"
-	! nft list table inet "$TABLE" | grep -q 'dport 18180'
+	! nft list table inet "$TABLE" | grep -q 'dport 18480'
 	local i
 	for ((i = 0; i < 30; i++)); do
-		python3 -c 'import socket; socket.create_connection(("::1", 18181), 0.5)' 2>/dev/null || break
+		python3 -c 'import socket; socket.create_connection(("::1", 18481), 0.5)' 2>/dev/null || break
 		sleep 0.1
 	done
-	run python3 -c 'import socket; socket.create_connection(("::1", 18181), 0.5)'
+	run python3 -c 'import socket; socket.create_connection(("::1", 18481), 0.5)'
 	assert_failure
-	run python3 -c 'import socket; socket.create_connection(("::1", 18180), 0.5)'
+	run python3 -c 'import socket; socket.create_connection(("::1", 18480), 0.5)'
 	assert_failure
 }
 
@@ -389,14 +389,14 @@ PY
 	mkdir -p "$rf/www"
 	echo "hello from husk run" >"$rf/www/index.html"
 	husk network create --ipv6 --subnet 10.214.40.0/24 --subnet fdaa:214:40::/64 run6 >/dev/null
-	husk run -d --name w6 --network run6 -p '[::1]:18195:80' --rootfs "$rf" \
+	husk run -d --name w6 --network run6 -p '[::1]:18495:80' --rootfs "$rf" \
 		httpd -f -p 80 -h /www >/dev/null
 	local i
 	for ((i = 0; i < 50; i++)); do
-		busybox wget -q -O /dev/null "http://[::1]:18195/" 2>/dev/null && break
+		busybox wget -q -O /dev/null "http://[::1]:18495/" 2>/dev/null && break
 		sleep 0.1
 	done
-	run http_get host "http://[::1]:18195/"
+	run http_get host "http://[::1]:18495/"
 	assert_equal "$output" "hello from husk run"
 	run husk run --rm --network run6 --rootfs "$rf" sh -c \
 		'ip -6 -o addr show eth0 scope global; ip -6 route show default; grep w6 /etc/hosts;
@@ -408,9 +408,9 @@ PY
 	assert_contains "$output" "hello from husk run"
 	husk rm -f w6 >/dev/null
 	for ((i = 0; i < 30; i++)); do
-		python3 -c 'import socket; socket.create_connection(("::1", 18195), 0.5)' 2>/dev/null || break
+		python3 -c 'import socket; socket.create_connection(("::1", 18495), 0.5)' 2>/dev/null || break
 		sleep 0.1
 	done
-	run python3 -c 'import socket; socket.create_connection(("::1", 18195), 0.5)'
+	run python3 -c 'import socket; socket.create_connection(("::1", 18495), 0.5)'
 	assert_failure
 }
