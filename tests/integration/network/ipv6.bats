@@ -389,7 +389,7 @@ PY
 	mkdir -p "$rf/www"
 	echo "hello from husk run" >"$rf/www/index.html"
 	husk network create --ipv6 --subnet 10.214.40.0/24 --subnet fdaa:214:40::/64 run6 >/dev/null
-	husk run -d --name w6 --network run6 -p '[::1]:18495:80' --rootfs "$rf" \
+	husk run -d --name w6 --network run6 -p '[::1]:18495:80' -p '[::]:18496:80' --rootfs "$rf" \
 		httpd -f -p 80 -h /www >/dev/null
 	local i
 	for ((i = 0; i < 50; i++)); do
@@ -406,6 +406,12 @@ PY
 	assert_contains "$output" "default via fdaa:214:40::1"
 	assert_contains "$output" "fdaa:214:40::2"
 	assert_contains "$output" "hello from husk run"
+	# husk explain finds the IPv6 DNAT rule and knows [::1] needs none (it is the proxy's).
+	run husk explain --json w6
+	assert_success
+	assert_contains "$output" "[::]:18496->80/tcp"
+	assert_contains "$output" "dnat ip6 to [fdaa:214:40::2]:80"
+	assert_not_contains "$output" "has no DNAT rule"
 	husk rm -f w6 >/dev/null
 	for ((i = 0; i < 30; i++)); do
 		python3 -c 'import socket; socket.create_connection(("::1", 18495), 0.5)' 2>/dev/null || break
