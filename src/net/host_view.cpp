@@ -116,8 +116,13 @@ Result<nlohmann::json> host_view(const std::string& root, const std::string& con
         nlohmann::json ports = nlohmann::json::array();
         for (const auto& p : e.ports) {
             ports.push_back(p.str());
+            // [::1] is served by the proxy (port_proxy.hpp): no rule to look for.
+            if (p.host_ip6 && p.host_ip6->is_loopback()) continue;
             std::string dnat = fmt::format("dnat ip to {}:{}", ip, p.container_port);
             std::string dnat_short = fmt::format("dnat to {}:{}", ip, p.container_port);
+            if (p.host_ip6 && e.ip6)
+                dnat = dnat_short =
+                    fmt::format("dnat ip6 to [{}]:{}", e.ip6->str(), p.container_port);
             bool found = false;
             for (const auto& r : rules)
                 found = found || r.find(dnat) != std::string::npos ||
@@ -130,6 +135,7 @@ Result<nlohmann::json> host_view(const std::string& root, const std::string& con
                                    {"bridge", n.bridge},
                                    {"bridge_state", sys_value(n.bridge, "operstate")},
                                    {"ip", ip},
+                                   {"ip6", e.ip6 ? e.ip6->str() : ""},
                                    {"gateway", n.gateway.str()},
                                    {"veth", veth},
                                    {"published_ports", ports},
