@@ -47,6 +47,23 @@ std::string now_rfc3339() {
 
 // Whether this host could bind ip:port itself: a port some process already listens on is
 // not handed to a container, whose DNAT would silently shadow it.
+// A port can be published on an address only if it is one of this host's: else nothing
+// would ever arrive there (127.0.0.1 included: with lo down the host has no loopback).
+Status check_local_address(Ipv4 ip) {
+    UniqueFd fd(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    if (!fd) return fail_errno("socket");
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(ip.value);
+    if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0) return {};
+    if (errno != EADDRNOTAVAIL) return fail_errno("bind {}", ip.str());
+    if ((ip.value >> 24) == 127)
+        return fail_invalid("{} is not an address of this host: the loopback interface is down "
+                            "(`husk system bootstrap` or `ip link set lo up` brings it up)",
+                            ip.str());
+    return fail_invalid("{} is not an address of this host", ip.str());
+}
+
 bool host_port_free4(Ipv4 ip, uint16_t port, Proto proto) {
     UniqueFd fd(
         ::socket(AF_INET, (proto == Proto::tcp ? SOCK_STREAM : SOCK_DGRAM) | SOCK_CLOEXEC, 0));
@@ -423,6 +440,8 @@ Result<Attachment> attach(const std::string& root, const AttachOptions& o) {
         if (spec->host_ip6 && !n.subnet6 && !spec->host_ip6->is_loopback())
             return fail_invalid("publish {}: network {} has no IPv6 (create it with --ipv6)",
                                 spec_text, n.name);
+        if (!spec->host_ip6 && spec->host_ip.value != 0)
+            HUSK_TRY_CTX(check_local_address(spec->host_ip), "publish {}", spec_text);
         bool dual = n.subnet6.has_value();
         auto bound =
             bind_ports(*spec, all, [&](const PortBinding& b) { return host_port_free(b, dual); });
