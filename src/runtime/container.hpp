@@ -17,7 +17,8 @@ struct CreateOptions {
     std::string id;
     std::string bundle = ".";
     std::string pid_file;
-    std::string console_socket;  // where the pty master goes when process.terminal is true
+    std::string console_socket;   // where the pty master goes when process.terminal is true
+    bool systemd_cgroup = false;  // --systemd-cgroup: a transient scope (cgroups_systemd.hpp)
 };
 
 class Runtime {
