@@ -169,7 +169,8 @@ struct SystemdBus::Impl {
             bool no_unit =
                 api->sd_bus_error_has_name(&error, "org.freedesktop.systemd1.NoSuchUnit");
             api->sd_bus_error_free(&error);
-            return fail(Error(no_unit ? ENOENT : -r, fmt::format("{}: {}", what, text)));
+            // The bus error's name and message say it all; its errno would only repeat it.
+            return fail(Error(no_unit ? ENOENT : 0, fmt::format("{}: {}", what, text)));
         }
         return reply;
     }
