@@ -253,6 +253,7 @@ Result<SystemdBus> SystemdBus::connect() {
     r = (*api)->sd_bus_match_signal(impl->bus, &impl->job_slot, nullptr, kManagerPath, kManager,
                                     "JobRemoved", &Impl::on_job_removed, impl.get());
     if (r < 0) return fail(Error(-r, "systemd: watch for JobRemoved"));
+    log::debug("systemd: connected on {}", address);
     return SystemdBus(std::move(impl), address);
 }
 

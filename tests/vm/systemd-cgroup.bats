@@ -10,7 +10,7 @@ setup_file() {
 	vm_boot v2 "$VM_GUEST/systemd-cgroup.sh" --systemd --timeout 400
 }
 
-@test "systemd guest: systemd is PID 1 on cgroup v2, reachable on its private socket" {
+@test "systemd guest: systemd is PID 1 on cgroup v2, on the system bus" {
 	vm_booted v2
 	vm_log | grep -aq "^HUSK-VM-BOOTED mode=v2 bare=0 init=systemd " || fail "PID 1 is not systemd"
 	vm_result booted
@@ -20,4 +20,5 @@ setup_file() {
 @test "systemd: delete stops the scope and its cgroup goes" { vm_result delete; }
 @test "systemd: a foreground run's scope goes when the container exits; its status comes back" { vm_result run_exit; }
 @test "systemd: a nested slice (husk-vm.slice) lands in husk.slice/husk-vm.slice" { vm_result nested_slice; }
+@test "systemd: husk-runtime uses the system bus, and systemd's private socket without it" { vm_result private_socket; }
 @test "systemd: bad slice names, a cgroupfs path, a missing flag and an existing scope are refused clearly, leaving nothing" { vm_result bad_input; }
