@@ -3,7 +3,12 @@
 # A dbus-daemon serves the system bus (guest/systemd/dbus.*), which husk-runtime uses first;
 # the private_socket check takes it away to prove the fallback to /run/systemd/private.
 #
-# Which checks run: husk.checks=a,b,c on the kernel command line (default: all of them).
+# On cgroup v2 (systemd.unified_cgroup_hierarchy=1) and on systemd's hybrid layout (v1
+# controllers, v1 unit properties such as MemoryLimit and CPUShares, and v1 hierarchies systemd
+# does not manage, which husk-runtime joins itself).
+#
+# Which checks run: husk.checks=a,b,c on the kernel command line (default: all of them on v2,
+# a subset on hybrid).
 
 . /vm/lib.sh
 
@@ -13,8 +18,15 @@ rts() { "$RT_BIN" --root "$STATE" --systemd-cgroup "$@"; }
 # The check's scope: "system.slice:husk:$ID" -> husk-$ID.scope in /sys/fs/cgroup/system.slice.
 use_scope() {
 	UNIT=husk-$ID.scope
-	SCOPE=/sys/fs/cgroup/system.slice/$UNIT
+	SCOPE=$V2/system.slice/$UNIT
 	cfg '.linux.cgroupsPath = $p' --arg p "system.slice:husk:$ID"
+}
+
+v2() { [ "$HUSK_VM_MODE" = v2 ]; }
+
+# sfile V1_CONTROLLER V1_FILE V2_FILE: the scope's file for this layout.
+sfile() {
+	if v2; then echo "$SCOPE/$3"; else echo "/sys/fs/cgroup/$1/system.slice/$UNIT/$2"; fi
 }
 
 # prop UNIT NAME: one property as systemd has it.
@@ -28,6 +40,12 @@ run_detached_sd() {
 
 check_booted() {
 	expect_eq "$(cat /proc/1/comm)" systemd "PID 1"
+	if v2; then
+		expect_eq "$(awk '$2 == "/sys/fs/cgroup" { print $3 }' /proc/mounts)" cgroup2 "/sys/fs/cgroup"
+	else
+		expect_eq "$(awk '$2 == "/sys/fs/cgroup/memory" { print $3 }' /proc/mounts)" cgroup "/sys/fs/cgroup/memory"
+		expect_eq "$(awk '$2 == "/sys/fs/cgroup/unified" { print $3 }' /proc/mounts)" cgroup2 "/sys/fs/cgroup/unified"
+	fi
 	[ -d /run/systemd/system ] || fail "no /run/systemd/system"
 	[ -S /run/systemd/private ] || fail "no /run/systemd/private"
 	# systemd takes its name on the bus once dbus-daemon is up.
@@ -37,8 +55,7 @@ check_booted() {
 		[ $i -lt 300 ] || fail "org.freedesktop.systemd1 never appeared on the system bus: $(busctl --system list 2>&1 | head -n 5)"
 		sleep 0.1
 	done
-	expect_eq "$(awk '$2 == "/sys/fs/cgroup" { print $3 }' /proc/mounts)" cgroup2 "/sys/fs/cgroup"
-	DETAIL="$(systemctl --version | head -n 1); service cgroup $(cut -d: -f3 /proc/self/cgroup)"
+	DETAIL="$(systemctl --version | head -n 1); service cgroup $(grep '^0::' /proc/self/cgroup | cut -d: -f3)"
 }
 
 check_scope() {
@@ -53,10 +70,15 @@ check_scope() {
 	expect_eq "$(prop "$UNIT" Delegate)" yes "Delegate"
 	expect_eq "$(prop "$UNIT" Slice)" system.slice "Slice"
 	expect_eq "$(prop "$UNIT" ControlGroup)" "/system.slice/$UNIT" "ControlGroup"
-	expect_eq "$(prop "$UNIT" MemoryMax)" 33554432 "MemoryMax property"
+	if v2; then
+		expect_eq "$(prop "$UNIT" MemoryMax)" 33554432 "MemoryMax property"
+		expect_eq "$(prop "$UNIT" CPUWeight)" 39 "CPUWeight property"
+	else
+		expect_eq "$(prop "$UNIT" MemoryLimit)" 33554432 "MemoryLimit property"
+		expect_eq "$(prop "$UNIT" CPUShares)" 1024 "CPUShares property"
+	fi
 	expect_eq "$(prop "$UNIT" TasksMax)" 20 "TasksMax property"
 	expect_eq "$(prop "$UNIT" CPUQuotaPerSecUSec)" 500ms "CPUQuotaPerSecUSec property"
-	expect_eq "$(prop "$UNIT" CPUWeight)" 39 "CPUWeight property"
 	# The same over the system bus with busctl.
 	obj=/org/freedesktop/systemd1/unit/husk_2d$(echo "$ID" | sed 's/-/_2d/g')_2escope
 	busctl --system get-property org.freedesktop.systemd1 "$obj" org.freedesktop.systemd1.Scope \
@@ -66,21 +88,36 @@ check_scope() {
 	grep -q "$pid" "$TMP/status" || fail "systemctl status does not list pid $pid: $(cat "$TMP/status")"
 	# The limits are in force in the scope's own files...
 	[ -d "$SCOPE" ] || fail "no $SCOPE"
-	expect_eq "$(cat "$SCOPE/memory.max")" 33554432 memory.max
-	expect_eq "$(cat "$SCOPE/memory.swap.max")" 0 memory.swap.max
-	expect_eq "$(cat "$SCOPE/pids.max")" 20 pids.max
-	expect_eq "$(cat "$SCOPE/cpu.max")" "50000 100000" cpu.max
-	expect_eq "$(cat "$SCOPE/cpu.weight")" 39 cpu.weight
+	expect_eq "$(cat "$(sfile memory memory.limit_in_bytes memory.max)")" 33554432 "memory limit"
+	expect_eq "$(cat "$(sfile pids pids.max pids.max)")" 20 pids.max
+	if v2; then
+		expect_eq "$(cat "$SCOPE/memory.swap.max")" 0 memory.swap.max
+		expect_eq "$(cat "$SCOPE/cpu.max")" "50000 100000" cpu.max
+		expect_eq "$(cat "$SCOPE/cpu.weight")" 39 cpu.weight
+	else
+		expect_eq "$(cat "$(sfile memory memory.memsw.limit_in_bytes -)")" 33554432 "memory+swap limit"
+		expect_eq "$(cat "$(sfile cpu,cpuacct cpu.cfs_quota_us -)")" 50000 cpu.cfs_quota_us
+		expect_eq "$(cat "$(sfile cpu,cpuacct cpu.shares -)")" 1024 cpu.shares
+		# Every hierarchy, also those systemd leaves alone (cpuset, net_cls, ...), which
+		# husk-runtime made the scope's path in and joined.
+		bad=$(grep -v ":/system.slice/$UNIT\$" "/proc/$pid/cgroup")
+		[ -z "$bad" ] || fail "init outside the scope in: $bad"
+		[ -d "/sys/fs/cgroup/cpuset/system.slice/$UNIT" ] || fail "no cpuset directory for the scope"
+	fi
 	grep -qx "$pid" "$SCOPE/cgroup.procs" || fail "pid $pid not in $SCOPE/cgroup.procs: $(cat "$SCOPE/cgroup.procs")"
 	# ... and hold: the 64 MiB dd is OOM-killed inside the container.
 	wait_file "$OUT/rc"
 	expect_eq "$(cat "$OUT/rc")" 137 "dd under the scope's 32 MiB"
-	kills=$(awk '$1 == "oom_kill" { print $2 }' "$SCOPE/memory.events")
-	[ "${kills:-0}" -ge 1 ] || fail "memory.events oom_kill: '$kills'"
+	kills=$(awk '$1 == "oom_kill" { print $2 }' "$(sfile memory memory.oom_control memory.events)")
+	[ "${kills:-0}" -ge 1 ] || fail "oom_kill count: '$kills'"
 	grep -q "\"systemdUnit\":\"$UNIT\"" "$STATE/$ID/state.json" || fail "state.json has no systemdUnit"
 	# The container's own view (cgroup namespace): it is at the root of it.
-	expect_eq "$(cat "$OUT/cgroup")" "0::/" "/proc/self/cgroup in the container"
-	DETAIL="$UNIT: MemoryMax=$(prop "$UNIT" MemoryMax) TasksMax=20 CPUQuotaPerSecUSec=500ms, dd killed (137)"
+	if v2; then
+		expect_eq "$(cat "$OUT/cgroup")" "0::/" "/proc/self/cgroup in the container"
+	else
+		[ -z "$(grep -v ':/$' "$OUT/cgroup")" ] || fail "the container's cgroups are not its roots: $(cat "$OUT/cgroup")"
+	fi
+	DETAIL="$UNIT ($HUSK_VM_MODE): memory 32 MiB, TasksMax=20, CPUQuotaPerSecUSec=500ms as properties and files, dd killed (137)"
 }
 
 check_update() {
@@ -88,23 +125,31 @@ check_update() {
 	set_resources '{"memory": {"limit": 33554432}, "pids": {"limit": 5}}'
 	set_cmd 'sleep 100'
 	run_detached_sd
-	expect_eq "$(cat "$SCOPE/pids.max")" 5 "pids.max before"
+	pids_max=$(sfile pids pids.max pids.max)
+	mem_max=$(sfile memory memory.limit_in_bytes memory.max)
+	mem_prop=MemoryMax
+	v2 || mem_prop=MemoryLimit
+	expect_eq "$(cat "$pids_max")" 5 "pids.max before"
 	rt update --pids-limit 30 --memory 64m --cpu-quota 25000 --cpu-period 100000 "$ID" 2>"$TMP/err" ||
 		fail "update: $(cat "$TMP/err")"
-	expect_eq "$(cat "$SCOPE/pids.max")" 30 "pids.max after update"
-	expect_eq "$(cat "$SCOPE/memory.max")" 67108864 "memory.max after update"
-	expect_eq "$(cat "$SCOPE/cpu.max")" "25000 100000" "cpu.max after update"
+	expect_eq "$(cat "$pids_max")" 30 "pids.max after update"
+	expect_eq "$(cat "$mem_max")" 67108864 "memory limit after update"
+	if v2; then
+		expect_eq "$(cat "$SCOPE/cpu.max")" "25000 100000" "cpu.max after update"
+	else
+		expect_eq "$(cat "$(sfile cpu,cpuacct cpu.cfs_quota_us -)")" 25000 "cpu.cfs_quota_us after update"
+	fi
 	# systemd was told too (SetUnitProperties): a daemon-reload keeps the new values.
 	expect_eq "$(prop "$UNIT" TasksMax)" 30 "TasksMax after update"
-	expect_eq "$(prop "$UNIT" MemoryMax)" 67108864 "MemoryMax after update"
+	expect_eq "$(prop "$UNIT" $mem_prop)" 67108864 "$mem_prop after update"
 	expect_eq "$(prop "$UNIT" CPUQuotaPerSecUSec)" 250ms "CPUQuotaPerSecUSec after update"
 	systemctl daemon-reload || fail "daemon-reload"
-	expect_eq "$(cat "$SCOPE/pids.max")" 30 "pids.max after daemon-reload"
-	expect_eq "$(cat "$SCOPE/memory.max")" 67108864 "memory.max after daemon-reload"
+	expect_eq "$(cat "$pids_max")" 30 "pids.max after daemon-reload"
+	expect_eq "$(cat "$mem_max")" 67108864 "memory limit after daemon-reload"
 	! rt update --pids-limit -7 "$ID" 2>"$TMP/err" || fail "a negative pids limit was accepted"
 	grep -q "pids" "$TMP/err" || fail "error does not name the field: $(cat "$TMP/err")"
 	expect_eq "$(prop "$UNIT" TasksMax)" 30 "TasksMax after a refused update"
-	DETAIL="pids 5 -> 30, memory 32 -> 64 MiB, cpu.max 25000 100000; kept over daemon-reload"
+	DETAIL="pids 5 -> 30, memory 32 -> 64 MiB, cpu quota 25000/100000; kept over daemon-reload"
 }
 
 check_delete() {
@@ -116,7 +161,8 @@ check_delete() {
 	rt delete --force "$ID" 2>"$TMP/err" || fail "delete --force: $(cat "$TMP/err")"
 	state=$(prop "$UNIT" LoadState)
 	expect_eq "$state" not-found "LoadState after delete"
-	[ ! -e "$SCOPE" ] || fail "$SCOPE left after delete"
+	left=$(find /sys/fs/cgroup -name "$UNIT")
+	[ -z "$left" ] || fail "left after delete: $left"
 	[ ! -e "$STATE/$ID" ] || fail "state dir left"
 	DETAIL="scope stopped and unloaded, cgroup removed"
 }
@@ -200,6 +246,7 @@ check_private_socket() {
 }
 
 checks=booted,scope,update,delete,run_exit,nested_slice,private_socket,bad_input
+v2 || checks=booted,scope,update,delete
 for w in $HUSK_VM_CMDLINE; do
 	case "$w" in husk.checks=*) checks=${w#husk.checks=} ;; esac
 done
