@@ -271,6 +271,17 @@ std::vector<UnitProperty> device_properties(const std::vector<oci::DeviceRule>& 
     return {{"DevicePolicy", std::string("strict")}, {"DeviceAllow", allow}};
 }
 
+std::vector<UnitProperty> take_device_properties(std::vector<UnitProperty>& props) {
+    std::vector<UnitProperty> devices;
+    auto is_device = [](const UnitProperty& p) {
+        return p.name == "DevicePolicy" || p.name == "DeviceAllow";
+    };
+    for (const auto& p : props)
+        if (is_device(p)) devices.push_back(p);
+    std::erase_if(props, is_device);
+    return devices;
+}
+
 Result<std::vector<UnitProperty>> resource_properties(const oci::Resources& resources, bool v2,
                                                       const std::string& proc_devices) {
     std::vector<UnitProperty> props;

@@ -78,6 +78,11 @@ std::vector<UnitProperty> scope_properties(const SystemdCgroupPath& path, pid_t 
 std::vector<UnitProperty> device_properties(const std::vector<oci::DeviceRule>& rules,
                                             const std::string& proc_devices_text);
 
+// Removes DevicePolicy and DeviceAllow from `props` and returns them: like the device files,
+// they go in after the init made the config's device nodes (a strict policy from the scope's
+// start would refuse its mknod), through SetUnitProperties.
+std::vector<UnitProperty> take_device_properties(std::vector<UnitProperty>& props);
+
 // A cpuset list ("0-2,5") as systemd's AllowedCPUs byte mask (bit n of byte n/8).
 [[nodiscard]] Result<std::vector<uint8_t>> cpuset_mask(const std::string& list);
 

@@ -270,7 +270,7 @@ Result<pid_t> Runtime::spawn(const CreateOptions& options, bool keep_child) {
     // with its processes).
     std::optional<SystemdCgroupPath> systemd_path;
     std::optional<SystemdBus> systemd_bus;
-    std::vector<UnitProperty> unit_properties;
+    std::vector<UnitProperty> unit_properties, device_properties;
     std::string scope_cgroup;
     bool systemd_v2 = cgroup_host->layout == CgroupLayout::unified;
     if (options.systemd_cgroup) {
@@ -291,6 +291,7 @@ Result<pid_t> Runtime::spawn(const CreateOptions& options, bool keep_child) {
         systemd_path = std::move(*parsed);
         systemd_bus.emplace(std::move(*bus));
         unit_properties = std::move(*props);
+        device_properties = take_device_properties(unit_properties);
         scope_cgroup = std::move(*relative);
     } else if (spec.linux.cgroups_path.find(':') != std::string::npos) {
         return fail_invalid(
@@ -537,6 +538,9 @@ Result<pid_t> Runtime::spawn(const CreateOptions& options, bool keep_child) {
         return fail(Error(reply->errnum, reply->text).wrap("create container {}", options.id));
     trace::Step t_finish("device rules, state.json");
     HUSK_TRY(apply_cgroup_writes(cgroup.dirs(), cgroup.created(), device_limits));
+    if (systemd_path)
+        HUSK_TRY_CTX(systemd_bus->set_unit_properties(systemd_path->unit(), device_properties),
+                     "create container {}", options.id);
 
     state.init_start_time = process_start_time(pid);
     HUSK_TRY(store_.save(state));

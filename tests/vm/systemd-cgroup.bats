@@ -20,5 +20,6 @@ setup_file() {
 @test "systemd: delete stops the scope and its cgroup goes" { vm_result delete; }
 @test "systemd: a foreground run's scope goes when the container exits; its status comes back" { vm_result run_exit; }
 @test "systemd: a nested slice (husk-vm.slice) lands in husk.slice/husk-vm.slice" { vm_result nested_slice; }
+@test "systemd: device rules become DevicePolicy=strict and DeviceAllow, and hold with husk-runtime's own" { vm_result devices; }
 @test "systemd: husk-runtime uses the system bus, and systemd's private socket without it" { vm_result private_socket; }
 @test "systemd: bad slice names, a cgroupfs path, a missing flag and an existing scope are refused clearly, leaving nothing" { vm_result bad_input; }

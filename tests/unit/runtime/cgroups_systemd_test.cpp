@@ -183,6 +183,18 @@ TEST(SystemdProperties, DevicesAllowListAfterDenyAll) {
     EXPECT_STREQ(property_signature(props[1].value), "a(ss)");
 }
 
+TEST(SystemdProperties, DevicePropertiesAreTakenApart) {
+    oci::Resources r;
+    r.pids_limit = 5;
+    r.devices = {{false, 'a', -1, -1, "rwm"}};
+    auto props = *resource_properties(r, true, "/nonexistent");
+    auto devices = take_device_properties(props);
+    EXPECT_EQ(texts(props), "TasksMax=5");
+    ASSERT_EQ(devices.size(), 2u);
+    EXPECT_EQ(devices[0].name, "DevicePolicy");
+    EXPECT_EQ(devices[1].name, "DeviceAllow");
+}
+
 TEST(SystemdProperties, DevicesThatSystemdCannotSayLeaveAuto) {
     // Allow all, or a black list: no DeviceAllow can express it.
     EXPECT_EQ(texts(device_properties({{true, 'a', -1, -1, "rwm"}}, "")), "DevicePolicy=auto");

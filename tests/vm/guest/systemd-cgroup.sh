@@ -228,6 +228,34 @@ check_bad_input() {
 	[ -z "$(ls "$STATE" | grep -v '^@cache$')" ] || fail "state left: $(ls "$STATE")"
 }
 
+# A character device outside the default set: /dev/kmsg (1:11), which root may open for
+# writing without capabilities, so a refusal can only come from the device rules: systemd's
+# (DevicePolicy=strict, DeviceAllow) and husk-runtime's own eBPF program both apply.
+check_devices() {
+	cfg '.linux.cgroupsPath = $p' --arg p "system.slice:husk:$ID"
+	cfg '.linux.devices = [{path: "/dev/husk-kmsg", type: "c", major: 1, minor: 11, fileMode: 384}]'
+	bind_out
+	set_cmd 'echo x > /dev/null && echo null-ok; (exec 3>/dev/husk-kmsg) 2>/dev/null && echo dev-ok || echo dev-denied; echo done > /out/done; sleep 100'
+	set_resources '{"devices": [{"allow": false, "access": "rwm"}]}'
+	run_detached_sd
+	wait_file "$OUT/done"
+	expect_eq "$(echo $(cat "$TMP/run.out"))" "null-ok dev-denied" "deny all"
+	expect_eq "$(prop "husk-$ID.scope" DevicePolicy)" strict "DevicePolicy"
+	prop "husk-$ID.scope" DeviceAllow >"$TMP/allow"
+	grep -qx "/dev/char/1:3 rwm" "$TMP/allow" && grep -qx "char-pts rwm" "$TMP/allow" ||
+		fail "DeviceAllow: $(echo $(cat "$TMP/allow"))"
+	! grep -q "1:11" "$TMP/allow" || fail "DeviceAllow has 1:11: $(echo $(cat "$TMP/allow"))"
+	rt delete --force "$ID" || fail "delete"
+	rm -f "$OUT/done"
+	set_resources '{"devices": [{"allow": false, "access": "rwm"}, {"allow": true, "type": "c", "major": 1, "minor": 11, "access": "w"}]}'
+	run_detached_sd
+	wait_file "$OUT/done"
+	expect_eq "$(echo $(cat "$TMP/run.out"))" "null-ok dev-ok" "deny all, then allow c 1:11 w"
+	prop "husk-$ID.scope" DeviceAllow >"$TMP/allow"
+	grep -qx "/dev/char/1:11 w" "$TMP/allow" || fail "DeviceAllow without 1:11: $(echo $(cat "$TMP/allow"))"
+	DETAIL="DevicePolicy=strict; DeviceAllow: $(cat "$TMP/allow" | tr '\n' ',')"
+}
+
 check_private_socket() {
 	cfg '.linux.cgroupsPath = $p' --arg p "system.slice:husk:$ID"
 	set_cmd 'exit 0'
@@ -245,7 +273,7 @@ check_private_socket() {
 	DETAIL="system bus first, /run/systemd/private without it"
 }
 
-checks=booted,scope,update,delete,run_exit,nested_slice,private_socket,bad_input
+checks=booted,scope,update,delete,run_exit,nested_slice,devices,private_socket,bad_input
 v2 || checks=booted,scope,update,delete
 for w in $HUSK_VM_CMDLINE; do
 	case "$w" in husk.checks=*) checks=${w#husk.checks=} ;; esac
