@@ -467,7 +467,17 @@ Result<pid_t> Runtime::spawn(const CreateOptions& options, bool keep_child) {
         props.insert(props.end(), unit_properties.begin(), unit_properties.end());
         for (const auto& p : props) log::debug("{}: {}", systemd_path->unit(), property_text(p));
         auto started = systemd_bus->start_transient_unit(systemd_path->unit(), props);
-        if (!started) return fail(started.error().wrap("create container {}", options.id));
+        if (!started) {
+            // An init that failed first (systemd then finds no such pid): its error is the one
+            // to show.
+            if (process_start_time(pid) == 0) {
+                auto early = sync_receive(parent_end.get());
+                if (early && early->type == SyncType::error)
+                    return fail(
+                        Error(early->errnum, early->text).wrap("create container {}", options.id));
+            }
+            return fail(started.error().wrap("create container {}", options.id));
+        }
         scope_started = true;
         // The hierarchies systemd does not manage (v1 cpuset, net_cls, ...) get the scope's
         // path too; the init joins them all, then the limits go in as on cgroupfs.
