@@ -11,8 +11,10 @@
 
 #include "common/error.hpp"
 #include "common/unique_fd.hpp"
+#include "engine/container_network.hpp"
 #include "engine/record.hpp"
 #include "engine/rootfs_source.hpp"
+#include "engine/spec_builder.hpp"
 #include "engine/store.hpp"
 
 namespace husk::engine {
@@ -20,8 +22,9 @@ namespace husk::engine {
 struct ContainerView {
     ContainerRecord record;
     ContainerRuntime state;
-    std::string status;      // created, running, paused, restarting, exited
-    bool monitored = false;  // a live monitor owns it
+    std::string status;                        // created, running, paused, restarting, exited
+    bool monitored = false;                    // a live monitor owns it
+    std::optional<NetworkAttachment> network;  // while attached to a network
 };
 
 struct StartResult {
@@ -46,7 +49,10 @@ public:
     // Nothing is left behind when it fails.
     [[nodiscard]] Status create(ContainerRecord& record, const RootfsRequest& rootfs);
     // Starts the container's monitor and waits until the container runs (or failed to).
-    [[nodiscard]] std::expected<StartResult, StartError> start(const std::string& id);
+    // With `trace`, the monitor records how the container is built (the runtime's steps and
+    // the network attach, with timings) in <dir>/trace.log before it reports "started".
+    [[nodiscard]] std::expected<StartResult, StartError> start(const std::string& id,
+                                                               bool trace = false);
     [[nodiscard]] Result<ContainerView> view(const std::string& id) const;
     // Sends the stop signal, then SIGKILL after `timeout` seconds (record's when unset).
     [[nodiscard]] Status stop(const std::string& id, std::optional<int> timeout);
@@ -64,8 +70,14 @@ public:
 private:
     // Waits until the monitor has recorded the exit (or is gone), up to timeout_ms.
     void wait_monitor_done(const std::string& id, int timeout_ms) const;
-    // Cleans what a dead monitor left: the runtime's state and cgroup, and the record's state.
+    // Cleans what a dead monitor left: the runtime's state and cgroup, its network
+    // endpoints, and the record's state.
     void reap_orphan(const std::string& id, ContainerView& view) const;
+    SpecPaths spec_paths(const std::string& id) const;
+    // --network container:<id>: points the bundle at that container's current namespace.
+    [[nodiscard]] Status join_network_of(const ContainerRecord& record);
+    // What a monitor that died could not detach (network.json still there).
+    void detach_networks(const std::string& id) const;
 
     ContainerStore store_;
     std::string monitor_binary_, init_binary_;
