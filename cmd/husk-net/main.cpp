@@ -24,13 +24,14 @@ int main(int argc, char** argv) {
     app.add_option("--root", root, "the store's root")->required();
 
     net::AttachOptions o;
-    std::string ip;
+    std::string ip, ip6;
     auto* attach = app.add_subcommand("attach", "attach a network namespace; prints JSON");
     attach->add_option("network", o.network, "network name")->required();
     attach->add_option("--id", o.container_id, "container id")->required();
     attach->add_option("--netns", o.netns, "the container's network namespace")->required();
     attach->add_option("-p,--publish", o.publish, "[ip:][hostPort:]containerPort[/proto]");
     attach->add_option("--ip", ip, "a fixed IPv4 address");
+    attach->add_option("--ip6", ip6, "a fixed IPv6 address (dual-stack networks)");
     attach->add_option("--hostname", o.hostname, "the container's hostname");
     attach->add_option("--alias", o.aliases, "another name peers resolve");
     attach->add_option("--add-host", o.extra_hosts, "NAME:IP line for the hosts file");
@@ -56,6 +57,11 @@ int main(int argc, char** argv) {
             auto parsed = net::parse_ipv4(ip);
             if (!parsed) return fail(parsed.error().wrap("--ip"));
             o.ip = *parsed;
+        }
+        if (!ip6.empty()) {
+            auto parsed = net::parse_ipv6(ip6);
+            if (!parsed) return fail(parsed.error().wrap("--ip6"));
+            o.ip6 = *parsed;
         }
         auto a = net::attach(root, o);
         if (!a) return fail(a.error());

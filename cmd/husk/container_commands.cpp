@@ -517,7 +517,7 @@ void register_misc(CLI::App& app, Globals& g) {
                          bool found = false;
                          for (const auto& p : a ? a->ports : std::vector<engine::PublishedPort>{}) {
                              std::string key = std::to_string(p.container_port) + "/" + p.proto;
-                             std::string host = p.host_ip + ":" + std::to_string(p.host_port);
+                             std::string host = p.host();
                              if (wanted.empty())
                                  std::cout << key << " -> " << host << "\n";
                              else if (key == wanted)

@@ -70,6 +70,7 @@ void add_run_flags(CLI::App* cmd, RunFlags& f) {
                   "publish every exposed port on a random host port");
     cmd->add_option("--expose", f.net.expose, "expose a port or range (PORT[-PORT][/PROTO])");
     cmd->add_option("--ip", f.net.ip, "fixed IPv4 address (user networks)");
+    cmd->add_option("--ip6", f.net.ip6, "fixed IPv6 address (dual-stack user networks)");
     cmd->add_option("--network-alias", f.net.aliases, "another name on a user network");
     cmd->add_option("--dns", f.net.dns, "a nameserver for /etc/resolv.conf");
     cmd->add_option("--dns-search", f.net.dns_search, "a search domain for /etc/resolv.conf");
@@ -272,6 +273,11 @@ Result<std::string> network_mode_from_flags(const RunFlags& f, engine::Engine& e
         auto n = net::inspect_network(eng.store().root(), mode);
         if (!n) return fail(n.error().wrap("--network"));
     }
+    if (!user_network && !f.net.ip6.empty())
+        return fail_invalid("--ip6 {}: a fixed address needs a user network created with --ipv6",
+                            f.net.ip6);
+    if (!f.net.ip6.empty())
+        if (auto ip = net::parse_ipv6(f.net.ip6); !ip) return fail(ip.error().wrap("--ip6"));
     if (!user_network && !f.net.ip.empty())
         return fail_invalid("--ip {}: a fixed address needs a user network (husk network create)",
                             f.net.ip);

@@ -238,6 +238,9 @@ std::optional<NetworkAttachment> load_attachment(const std::string& dir) {
         a.prefix = j.value("prefix", 0);
         a.gateway = j.value("gateway", "");
         a.mac = j.value("mac", "");
+        a.ip6 = j.value("ip6", "");
+        a.gateway6 = j.value("gateway6", "");
+        a.prefix6 = j.value("prefix6", 0);
         a.sysctls_changed = j.value("sysctls_changed", std::vector<std::string>{});
         for (const auto& p : j.value("ports", Json::array()))
             a.ports.push_back({p.value("host_ip", ""), p.value("host_port", 0),
@@ -265,6 +268,7 @@ Result<NetworkAttachment> attach_network(const ContainerRecord& r, const std::st
     if (r.network.publish_all)
         for (const auto& e : r.network.expose) args.insert(args.end(), {"-p", e});
     if (!r.network.ip.empty()) args.insert(args.end(), {"--ip", r.network.ip});
+    if (!r.network.ip6.empty()) args.insert(args.end(), {"--ip6", r.network.ip6});
     for (const auto& h : r.network.extra_hosts) args.insert(args.end(), {"--add-host", h});
     auto done = run_captured(args);
     if (!done) return fail(done.error().wrap("attach to network {}", r.network_mode));

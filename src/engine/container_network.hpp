@@ -35,6 +35,11 @@ struct PublishedPort {
     int host_port = 0;
     int container_port = 0;
     std::string proto = "tcp";
+    // "0.0.0.0:8080", "[::1]:8080": an IPv6 address in brackets, as Docker prints it.
+    std::string host() const {
+        std::string ip = host_ip.find(':') == std::string::npos ? host_ip : "[" + host_ip + "]";
+        return ip + ":" + std::to_string(host_port);
+    }
 };
 
 struct NetworkAttachment {
@@ -44,6 +49,8 @@ struct NetworkAttachment {
     int prefix = 0;
     std::string gateway;
     std::string mac;
+    std::string ip6, gateway6;  // dual-stack networks only
+    int prefix6 = 0;
     std::vector<PublishedPort> ports;
     std::vector<std::string> sysctls_changed;
 };

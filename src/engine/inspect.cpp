@@ -45,6 +45,9 @@ Json network_settings(const ContainerView& v) {
         settings = {{"IPAddress", a.ip},
                     {"IPPrefixLen", a.prefix},
                     {"Gateway", a.gateway},
+                    {"GlobalIPv6Address", a.ip6},
+                    {"GlobalIPv6PrefixLen", a.prefix6},
+                    {"IPv6Gateway", a.gateway6},
                     {"MacAddress", a.mac}};
         endpoint = settings;
         Json aliases = Json::array();
@@ -159,8 +162,7 @@ std::string ports_text(const ContainerView& v) {
         for (const auto& p : v.network->ports) {
             std::string key = std::to_string(p.container_port) + "/" + p.proto;
             published.push_back(key);
-            out += (out.empty() ? "" : ", ") + p.host_ip + ":" + std::to_string(p.host_port) +
-                   "->" + key;
+            out += (out.empty() ? "" : ", ") + p.host() + "->" + key;
         }
     for (const auto& e : v.record.network.expose)
         if (std::find(published.begin(), published.end(), e) == published.end())

@@ -14,7 +14,8 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(LogOptions, max_size, max_file)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(MountRecord, type, name, source, destination,
                                                 read_only, options)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(NetworkRequest, publish, publish_all, expose, ip,
-                                                aliases, dns, dns_search, dns_options, extra_hosts)
+                                                ip6, aliases, dns, dns_search, dns_options,
+                                                extra_hosts)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(HealthLogEntry, start, end, exit_code, output)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ContainerRuntime, status, pid, monitor_pid,
                                                 monitor_start, started_at, finished_at, exit_code,

@@ -45,6 +45,7 @@ struct NetworkRequest {
     bool publish_all = false;          // -P: every exposed port on a random host port
     std::vector<std::string> expose;   // --expose, plus the image's ExposedPorts
     std::string ip;                    // --ip
+    std::string ip6;                   // --ip6 (dual-stack user networks)
     std::vector<std::string> aliases;  // --network-alias
     std::vector<std::string> dns, dns_search, dns_options;  // --dns, --dns-search, --dns-option
     std::vector<std::string> extra_hosts;                   // --add-host NAME:IP

@@ -58,9 +58,10 @@ Status check_local_address(Ipv4 ip) {
     if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0) return {};
     if (errno != EADDRNOTAVAIL) return fail_errno("bind {}", ip.str());
     if ((ip.value >> 24) == 127)
-        return fail_invalid("{} is not an address of this host: the loopback interface is down "
-                            "(`husk system bootstrap` or `ip link set lo up` brings it up)",
-                            ip.str());
+        return fail_invalid(
+            "{} is not an address of this host: the loopback interface is down "
+            "(`husk system bootstrap` or `ip link set lo up` brings it up)",
+            ip.str());
     return fail_invalid("{} is not an address of this host", ip.str());
 }
 

@@ -412,6 +412,16 @@ PY
 	assert_contains "$output" "[::]:18496->80/tcp"
 	assert_contains "$output" "dnat ip6 to [fdaa:214:40::2]:80"
 	assert_not_contains "$output" "has no DNAT rule"
+	# husk port and inspect show the IPv6 side as Docker does.
+	run husk port w6 80
+	assert_contains "$output" "[::1]:18495"
+	assert_equal "$(husk inspect -f '{{.NetworkSettings.GlobalIPv6Address}}' w6)" "fdaa:214:40::2"
+	# --ip6 fixes the address; it needs a dual-stack user network.
+	run husk run --rm --network run6 --ip6 fdaa:214:40::99 --rootfs "$rf" ip -6 -o addr show eth0 scope global
+	assert_contains "$output" "fdaa:214:40::99/64"
+	run husk run --rm --ip6 fdaa:214:40::98 --rootfs "$rf" true
+	assert_status 125
+	assert_contains "$output" "--ipv6"
 	husk rm -f w6 >/dev/null
 	for ((i = 0; i < 30; i++)); do
 		python3 -c 'import socket; socket.create_connection(("::1", 18495), 0.5)' 2>/dev/null || break

@@ -205,5 +205,12 @@ net_teardown() {
 	fi
 	for ns in "${NAMESPACES[@]}"; do ip netns del "$ns" 2>/dev/null || true; done
 	for l in "${HOST_LINKS[@]}"; do ip link del "$l" 2>/dev/null || true; done
+	# A network's DNS responder and [::1] proxies notice within about a second that their
+	# network or endpoint is gone, and exit (up to 3 s on a loaded machine).
+	local i
+	for ((i = 0; i < 40; i++)); do
+		[[ -z "$(tagged_processes)" ]] && break
+		sleep 0.1
+	done
 	common_teardown
 }
