@@ -118,7 +118,7 @@ private:
     }
 
     Error at(const Instruction& ins, const Error& e) const {
-        return e.wrap("{}:{}", df_.file, ins.line);
+        return e.wrap("{}:{}:{}", df_.file, ins.line, ins.column);
     }
 
     Status global_args() {
@@ -231,7 +231,8 @@ private:
         State st;
         st.index = stage.index;
         auto base = expand_global(stage.base, nullptr);
-        if (!base) return fail(base.error().wrap("{}:{}: FROM", df_.file, stage.line));
+        if (!base)
+            return fail(base.error().wrap("{}:{}:{}: FROM", df_.file, stage.line, stage.column));
         std::vector<Instruction> triggers;
         st.steps = 1 + static_cast<int>(stage.instructions.size());
         if (total_stages_ > 1) st.prefix = fmt::format("[{}/{}] ", ++stage_counter_, total_stages_);
@@ -247,10 +248,12 @@ private:
             st.r = built_.at(s->index);
         } else {
             if (df_.find_stage(*base))
-                return fail_invalid("{}:{}: FROM {}: a stage can only use an earlier stage",
-                                    df_.file, stage.line, *base);
+                return fail_invalid("{}:{}:{}: FROM {}: a stage can only use an earlier stage",
+                                    df_.file, stage.line, stage.column, *base);
             auto img = image_base(*base);
-            if (!img) return fail(img.error().wrap("{}:{}: FROM {}", df_.file, stage.line, *base));
+            if (!img)
+                return fail(img.error().wrap("{}:{}:{}: FROM {}", df_.file, stage.line,
+                                             stage.column, *base));
             st.r = std::move(*img);
         }
         if (st.r.config.architecture.empty()) st.r.config.architecture = image::host_architecture();
@@ -259,7 +262,8 @@ private:
         for (auto& t : st.r.config.config.on_build) {
             auto parsed = parse_dockerfile("FROM scratch\n" + t + "\n", df_.file + " (ONBUILD)");
             if (!parsed)
-                return fail(parsed.error().wrap("{}:{}: ONBUILD trigger", df_.file, stage.line));
+                return fail(parsed.error().wrap("{}:{}:{}: ONBUILD trigger", df_.file, stage.line,
+                                                stage.column));
             for (auto& ins : parsed->stages[0].instructions) {
                 Instruction copy = ins;
                 copy.line = stage.line;
@@ -295,7 +299,7 @@ private:
                 s = workdir_step(st, ins);
                 break;
             case Keyword::from:
-                return fail_invalid("{}:{}: unexpected FROM", df_.file, ins.line);
+                return fail_invalid("{}:{}:{}: unexpected FROM", df_.file, ins.line, ins.column);
             default:
                 s = metadata_step(st, ins);
                 break;
@@ -478,7 +482,7 @@ private:
                                            join(env, "\x1f"), user, cwd, network);
         for (auto& [dir, target] : cache_mounts) key_text += "mount " + target + "\n";
         key_text += script;
-        int line = ins.line;
+        int line = ins.line, column = ins.column;
         return fs_step(st, key_text, "RUN " + shown, [&](Workspace& ws) -> Status {
             RunSpec spec;
             spec.args = args;
@@ -501,8 +505,8 @@ private:
             auto status = run_in_rootfs(spec);
             if (!status) return fail(status.error());
             if (*status != 0)
-                return fail_invalid("{}:{}: RUN {}: exit status {}", df_.file, line, shown,
-                                    *status);
+                return fail_invalid("{}:{}:{}: RUN {}: exit status {}", df_.file, line, column,
+                                    shown, *status);
             return {};
         });
     }

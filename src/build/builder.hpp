@@ -21,8 +21,8 @@ struct BuildOptions {
     std::string target;                   // default: the last stage
     bool no_cache = false;
     std::string network = "bridge";  // RUN's network: "bridge" (Docker's default), "none" or "host"
-    std::string pull = "missing";  // missing, always, never
-    bool quiet = false;            // no progress, no RUN output
+    std::string pull = "missing";    // missing, always, never
+    bool quiet = false;              // no progress, no RUN output
     std::string runroot = "/run/husk";
     std::FILE* out = stdout;
 };

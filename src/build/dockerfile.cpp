@@ -114,9 +114,49 @@ public:
     }
 
 private:
+    struct Location {
+        int line = 0;
+        int column = 1;
+    };
+    // Where `needle` is written, from physical line `line` on (an instruction may continue
+    // over several lines); an empty or missing needle: the line's first non-blank column.
+    Location locate(int line, std::string_view needle) const {
+        if (line <= 0 || static_cast<size_t>(line) > lines_.size()) return {line, 1};
+        if (!needle.empty())
+            for (size_t i = static_cast<size_t>(line) - 1; i < lines_.size() && i < line + 50u;
+                 ++i) {
+                // As a word: "s" in "FROM x as s" is the name, not the s of "as".
+                std::string_view l = lines_[i];
+                auto boundary = [&](size_t at) {
+                    return at >= l.size() || l[at] == ' ' || l[at] == '\t' || l[at] == '=';
+                };
+                for (size_t pos = l.find(needle); pos != std::string_view::npos;
+                     pos = l.find(needle, pos + 1))
+                    if ((pos == 0 || l[pos - 1] == ' ' || l[pos - 1] == '\t') &&
+                        boundary(pos + needle.size()))
+                        return {static_cast<int>(i) + 1, static_cast<int>(pos) + 1};
+            }
+        size_t first = std::string_view(lines_[line - 1]).find_first_not_of(" \t");
+        return {line, first == std::string_view::npos ? 1 : static_cast<int>(first) + 1};
+    }
+
+    // file:line:column: message, the column of `needle` (or of the instruction).
+    template <typename... Args>
+    std::unexpected<Error> error_near(int line, std::string_view needle,
+                                      fmt::format_string<Args...> format, Args&&... args) {
+        Location at = locate(line, needle);
+        return fail_invalid("{}:{}:{}: {}", result_.file, at.line, at.column,
+                            fmt::format(format, std::forward<Args>(args)...));
+    }
     template <typename... Args>
     std::unexpected<Error> error_at(int line, fmt::format_string<Args...> format, Args&&... args) {
-        return fail_invalid("{}:{}: {}", result_.file, line,
+        return error_near(line, "", format, std::forward<Args>(args)...);
+    }
+    // At the instruction's keyword (an ONBUILD trigger's is not the line's first word).
+    template <typename... Args>
+    std::unexpected<Error> error_at(const Instruction& ins, fmt::format_string<Args...> format,
+                                    Args&&... args) {
+        return fail_invalid("{}:{}:{}: {}", result_.file, ins.line, ins.column,
                             fmt::format(format, std::forward<Args>(args)...));
     }
 
@@ -174,10 +214,11 @@ private:
         std::string_view word = text.substr(0, space);
         std::string_view rest = space == std::string_view::npos ? "" : trim(text.substr(space));
         const KeywordInfo* info = find_keyword(word);
-        if (!info) return error_at(line, "unknown instruction {}", word);
+        if (!info) return error_near(line, word, "unknown instruction {}", word);
         Instruction ins;
         ins.keyword = info->keyword;
         ins.line = line;
+        ins.column = locate(line, word).column;
 
         // --flags come first.
         while (rest.starts_with("--")) {
@@ -188,7 +229,7 @@ private:
             std::string value =
                 eq == std::string_view::npos ? "true" : std::string(flag.substr(eq + 1));
             if (std::find(info->flags.begin(), info->flags.end(), name) == info->flags.end())
-                return error_at(line, "unknown flag --{} for {}", name, info->name);
+                return error_near(line, "--" + name, "unknown flag --{} for {}", name, info->name);
             ins.flags.emplace_back(std::move(name), std::move(value));
             rest = end == std::string_view::npos ? "" : trim(rest.substr(end));
         }
@@ -230,8 +271,9 @@ private:
                 doc.body += '\n';
             }
             if (!closed)
-                return error_at(ins.line, "heredoc <<{} is never closed by a line \"{}\"",
-                                doc.delimiter, doc.delimiter);
+                return error_near(ins.line, "<<" + doc.delimiter,
+                                  "heredoc <<{} is never closed by a line \"{}\"", doc.delimiter,
+                                  doc.delimiter);
             ins.heredocs.push_back(std::move(doc));
         }
         return {};
@@ -239,19 +281,20 @@ private:
 
     Status validate(Instruction& ins, const KeywordInfo& info, bool top_level) {
         auto words = split_words(ins.text, nullptr, result_.escape);
-        if (!words) return error_at(ins.line, "{}: {}", info.name, words.error().what());
+        if (!words) return error_at(ins, "{}: {}", info.name, words.error().what());
         auto need_text = [&]() -> Status {
-            if (ins.text.empty()) return error_at(ins.line, "{} requires an argument", info.name);
+            if (ins.text.empty()) return error_at(ins, "{} requires an argument", info.name);
             return {};
         };
         switch (ins.keyword) {
             case Keyword::from:
                 if (words->size() != 1 && !(words->size() == 3 && find_as((*words)[1])))
-                    return error_at(ins.line,
+                    return error_at(ins,
                                     "FROM takes an image and an optional \"AS name\", got \"{}\"",
                                     ins.text);
                 if (words->size() == 3 && !valid_stage_name((*words)[2]))
-                    return error_at(ins.line, "invalid stage name \"{}\"", (*words)[2]);
+                    return error_near(ins.line, (*words)[2], "invalid stage name \"{}\"",
+                                      (*words)[2]);
                 break;
             case Keyword::run:
             case Keyword::label:
@@ -268,12 +311,12 @@ private:
             case Keyword::stopsignal:
                 HUSK_TRY(need_text());
                 if (ins.keyword != Keyword::workdir && words->size() != 1)
-                    return error_at(ins.line, "{} takes exactly one argument, got \"{}\"",
-                                    info.name, ins.text);
+                    return error_at(ins, "{} takes exactly one argument, got \"{}\"", info.name,
+                                    ins.text);
                 break;
             case Keyword::arg:
                 if (words->size() != 1)
-                    return error_at(ins.line, "ARG takes one name[=default], got \"{}\"", ins.text);
+                    return error_at(ins, "ARG takes one name[=default], got \"{}\"", ins.text);
                 break;
             case Keyword::env:
                 HUSK_TRY(validate_env(ins, *words));
@@ -282,37 +325,36 @@ private:
             case Keyword::copy: {
                 size_t count = ins.exec_form ? ins.args.size() : words->size();
                 if (count < 2 && !(count == 1 && !ins.heredocs.empty()))
-                    return error_at(ins.line, "{} requires at least a source and a destination",
+                    return error_at(ins, "{} requires at least a source and a destination",
                                     info.name);
                 break;
             }
             case Keyword::shell:
                 if (!ins.exec_form || ins.args.empty())
-                    return error_at(ins.line,
-                                    "SHELL requires a JSON array, e.g. [\"/bin/sh\", \"-c\"]");
+                    return error_at(ins, "SHELL requires a JSON array, e.g. [\"/bin/sh\", \"-c\"]");
                 break;
             case Keyword::healthcheck:
-                if (words->empty()) return error_at(ins.line, "HEALTHCHECK requires CMD or NONE");
+                if (words->empty()) return error_at(ins, "HEALTHCHECK requires CMD or NONE");
                 {
                     std::string first = (*words)[0];
                     std::transform(first.begin(), first.end(), first.begin(),
                                    [](unsigned char c) { return std::toupper(c); });
                     if (first == "NONE" && words->size() != 1)
-                        return error_at(ins.line, "HEALTHCHECK NONE takes no arguments");
+                        return error_at(ins, "HEALTHCHECK NONE takes no arguments");
                     if (first != "NONE" && (first != "CMD" || words->size() < 2))
-                        return error_at(ins.line,
+                        return error_at(ins,
                                         "HEALTHCHECK requires CMD <command> or NONE, got \"{}\"",
                                         ins.text);
                 }
                 break;
             case Keyword::onbuild: {
-                if (!top_level) return error_at(ins.line, "ONBUILD cannot be chained");
+                if (!top_level) return error_at(ins, "ONBUILD cannot be chained");
                 HUSK_TRY(need_text());
                 auto trigger = parse_instruction(ins.text, ins.line, false);
                 if (!trigger) return fail(trigger.error());
                 if (trigger->keyword == Keyword::from || trigger->keyword == Keyword::maintainer ||
                     trigger->keyword == Keyword::onbuild)
-                    return error_at(ins.line, "{} is not allowed as an ONBUILD trigger",
+                    return error_at(ins, "{} is not allowed as an ONBUILD trigger",
                                     keyword_name(trigger->keyword));
                 ins.trigger.push_back(std::move(*trigger));
                 break;
@@ -322,17 +364,16 @@ private:
     }
 
     Status validate_env(const Instruction& ins, const std::vector<std::string>& words) {
-        if (words.empty()) return error_at(ins.line, "ENV requires a name and a value");
+        if (words.empty()) return error_at(ins, "ENV requires a name and a value");
         if (words[0].find('=') == std::string::npos) {
             if (words.size() < 2)
-                return error_at(ins.line, "ENV {} has no value (use ENV {}=value)", words[0],
-                                words[0]);
+                return error_at(ins, "ENV {} has no value (use ENV {}=value)", words[0], words[0]);
             return {};
         }
         for (auto& w : words) {
             size_t eq = w.find('=');
             if (eq == std::string::npos || eq == 0)
-                return error_at(ins.line, "ENV: \"{}\" is not NAME=value", w);
+                return error_at(ins, "ENV: \"{}\" is not NAME=value", w);
         }
         return {};
     }
@@ -353,6 +394,7 @@ private:
             Stage stage;
             stage.index = static_cast<int>(result_.stages.size());
             stage.line = ins.line;
+            stage.column = ins.column;
             stage.base = (*words)[0];
             if (words->size() == 3) {
                 stage.name = (*words)[2];
@@ -360,8 +402,9 @@ private:
                                [](unsigned char c) { return std::tolower(c); });
                 for (auto& earlier : result_.stages)
                     if (earlier.name == stage.name)
-                        return error_at(ins.line, "stage name \"{}\" is already used on line {}",
-                                        stage.name, earlier.line);
+                        return error_near(ins.line, (*words)[2],
+                                          "stage name \"{}\" is already used on line {}",
+                                          stage.name, earlier.line);
             }
             stage.platform = ins.flag("platform").value_or("");
             result_.stages.push_back(std::move(stage));
@@ -369,7 +412,7 @@ private:
         }
         if (result_.stages.empty()) {
             if (ins.keyword != Keyword::arg)
-                return error_at(ins.line, "{} before the first FROM (only ARG may come first)",
+                return error_at(ins, "{} before the first FROM (only ARG may come first)",
                                 keyword_name(ins.keyword));
             result_.global_args.push_back(std::move(ins));
             return {};

@@ -46,6 +46,7 @@ struct Heredoc {
 struct Instruction {
     Keyword keyword;
     int line = 0;                                            // where the instruction starts
+    int column = 1;                                          // of its keyword
     std::vector<std::pair<std::string, std::string>> flags;  // --from=x, in order (repeatable)
     bool exec_form = false;                                  // a JSON array was given
     std::vector<std::string> args;                           // exec form: the array; else see text
@@ -62,6 +63,7 @@ struct Instruction {
 struct Stage {
     int index = 0;
     int line = 0;
+    int column = 1;        // of its FROM
     std::string base;      // FROM's image (may contain variables) or an earlier stage name
     std::string name;      // AS name, lower-cased; empty when unnamed
     std::string platform;  // --platform

@@ -135,9 +135,9 @@ struct RunSpec {
     bool quiet = false;
     std::string store_root;  // the networks of this store
     std::string runroot;
-    std::string upper_dir;  // the workspace's overlay upper: mount targets made are removed
-    std::string rootfs;                                             // mounted
-    std::string bundle_dir;                                         // where config.json goes
+    std::string upper_dir;   // the workspace's overlay upper: mount targets made are removed
+    std::string rootfs;      // mounted
+    std::string bundle_dir;  // where config.json goes
     std::vector<std::pair<std::string, std::string>> cache_mounts;  // host dir, target
 };
 // Runs the process in a container on the rootfs; returns its exit status.

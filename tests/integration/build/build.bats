@@ -228,7 +228,7 @@ setup() { new_context; }
 	printf 'FROM busybox\nRUN echo visible\nRUN exit 7\n' >"$CTX/Dockerfile"
 	run husk build "$CTX"
 	assert_status 125
-	assert_contains "$output" "Dockerfile:3: RUN exit 7: exit status 7"
+	assert_contains "$output" "Dockerfile:3:1: RUN exit 7: exit status 7"
 	assert_clean
 	printf 'FROM busybox\nRUN echo quiet-output\n' >"$CTX/Dockerfile"
 	run --separate-stderr husk build -q --iidfile "$BATS_TEST_TMPDIR/iid" "$CTX"

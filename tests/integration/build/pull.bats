@@ -21,7 +21,7 @@ setup() { new_context; }
 	printf 'FROM %s/base/busybox:1\nRUN echo pulled-and-ran >/mark\nCMD ["cat", "/mark"]\n' "$REGISTRY" >"$CTX/Dockerfile"
 	run "$HUSK" --root "$fresh" --runroot "$fresh/run" build --pull=never "$CTX"
 	assert_status 125
-	assert_contains "$output" "Dockerfile:1: FROM $REGISTRY/base/busybox:1"
+	assert_contains "$output" "Dockerfile:1:1: FROM $REGISTRY/base/busybox:1"
 	run "$HUSK" --root "$fresh" --runroot "$fresh/run" build -t from-registry "$CTX"
 	assert_success
 	run "$HUSK" --root "$fresh" --runroot "$fresh/run" images

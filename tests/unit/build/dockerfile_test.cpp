@@ -83,27 +83,28 @@ TEST(Dockerfile, OnbuildAndHealthcheck) {
 }
 
 TEST(Dockerfile, ErrorsNameTheLine) {
-    EXPECT_EQ(parse_error("FROM x\nFORM y\n"), "Dockerfile:2: unknown instruction FORM");
+    EXPECT_EQ(parse_error("FROM x\nFORM y\n"), "Dockerfile:2:1: unknown instruction FORM");
     EXPECT_EQ(parse_error("RUN true\n"),
-              "Dockerfile:1: RUN before the first FROM (only ARG may come first)");
+              "Dockerfile:1:1: RUN before the first FROM (only ARG may come first)");
     EXPECT_EQ(parse_error("# only a comment\n"),
               "Dockerfile: no FROM instruction: a Dockerfile needs at least one stage");
     EXPECT_EQ(parse_error("FROM x\nCOPY --form=a b c\n"),
-              "Dockerfile:2: unknown flag --form for COPY");
+              "Dockerfile:2:6: unknown flag --form for COPY");
     EXPECT_EQ(parse_error("FROM x\nCOPY onlyone\n"),
-              "Dockerfile:2: COPY requires at least a source and a destination");
+              "Dockerfile:2:1: COPY requires at least a source and a destination");
     EXPECT_EQ(parse_error("FROM x\nRUN <<EOF\necho\n"),
-              "Dockerfile:2: heredoc <<EOF is never closed by a line \"EOF\"");
+              "Dockerfile:2:5: heredoc <<EOF is never closed by a line \"EOF\"");
     EXPECT_EQ(parse_error("FROM a AS s\nFROM b AS S\n"),
-              "Dockerfile:2: stage name \"s\" is already used on line 1");
+              "Dockerfile:2:11: stage name \"s\" is already used on line 1");
     EXPECT_EQ(parse_error("FROM a b\n"),
-              "Dockerfile:1: FROM takes an image and an optional \"AS name\", got \"a b\"");
-    EXPECT_EQ(parse_error("FROM a\nENV K\n"), "Dockerfile:2: ENV K has no value (use ENV K=value)");
+              "Dockerfile:1:1: FROM takes an image and an optional \"AS name\", got \"a b\"");
+    EXPECT_EQ(parse_error("FROM a\nENV K\n"),
+              "Dockerfile:2:1: ENV K has no value (use ENV K=value)");
     EXPECT_EQ(parse_error("FROM a\nSHELL /bin/sh\n"),
-              "Dockerfile:2: SHELL requires a JSON array, e.g. [\"/bin/sh\", \"-c\"]");
+              "Dockerfile:2:1: SHELL requires a JSON array, e.g. [\"/bin/sh\", \"-c\"]");
     EXPECT_EQ(parse_error("FROM a\nONBUILD FROM b\n"),
-              "Dockerfile:2: FROM is not allowed as an ONBUILD trigger");
-    EXPECT_EQ(parse_error("FROM a\nUSER\n"), "Dockerfile:2: USER requires an argument");
+              "Dockerfile:2:1: FROM is not allowed as an ONBUILD trigger");
+    EXPECT_EQ(parse_error("FROM a\nUSER\n"), "Dockerfile:2:1: USER requires an argument");
 }
 
 }  // namespace
