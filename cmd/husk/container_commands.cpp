@@ -579,6 +579,7 @@ void register_container_commands(CLI::App& app, Globals& g) {
     register_run_commands(app, g);
     register_exec_commands(app, g);
     register_volume_commands(app, g);
+    register_cp_commands(app, g);
     register_ps(app, g);
     register_logs(app, g);
     register_lifecycle(app, g);
@@ -592,7 +593,7 @@ void register_container_commands(CLI::App& app, Globals& g) {
     auto pf = std::make_shared<PruneFlags>();
     auto* prune = container->add_subcommand("prune", "remove every stopped container");
     prune->add_flag("-f,--force", pf->force, "do not ask (husk never asks)");
-    prune->callback([&g] {
+    prune->callback([&g, pf] {
         engine::Engine eng(g.root, g.runroot);
         auto ids = eng.store().list();
         if (!ids) {

@@ -12,7 +12,7 @@ namespace husk::engine {
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(RestartPolicy, name, max_retries)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(LogOptions, max_size, max_file)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(MountRecord, type, name, source, destination,
-                                                read_only, options)
+                                                read_only, options, no_copy)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(HealthLogEntry, start, end, exit_code, output)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ContainerRuntime, status, pid, monitor_pid,
                                                 monitor_start, started_at, finished_at, exit_code,
