@@ -395,6 +395,7 @@ int Monitor::run(int sync_fd) {
         }
         backoff_ms = std::min<int64_t>(backoff_ms * 2, 60000);
     }
+    bool purge = false;
     if (record_.auto_remove) {
         // --rm: the monitor removes the container (the client may be gone); clients get the
         // exit code once it is removed, as `docker run --rm` returns after removal.
@@ -403,7 +404,9 @@ int Monitor::run(int sync_fd) {
         bool volumes = std::any_of(record_.mounts.begin(), record_.mounts.end(),
                                    [](const engine::MountRecord& m) { return m.type == "volume"; });
         if (record_.image_id.empty() && !volumes) {
-            (void)store_.remove(record_.id, record_.name);
+            // The container is gone once its record is; the files go after the exit code,
+            // so `run --rm` does not wait for the disk.
+            purge = store_.remove_record(record_.id, record_.name).has_value();
         } else {
             // An image's rootfs goes back to the image store: `husk rm` does that, and the
             // monitor stays free of the image code.
@@ -411,6 +414,7 @@ int Monitor::run(int sync_fd) {
         }
     }
     broadcast(Frame::exit_code, std::to_string(exit_code));
+    if (purge) (void)remove_tree(store_.dir(record_.id));
     return 0;
 }
 
