@@ -4,7 +4,9 @@
 #include <archive_entry.h>
 #include <dirent.h>
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -115,7 +117,7 @@ Status write_all(int fd, const char* buf, size_t n, const std::string& path) {
 // children. Children are opened by single names with O_NOFOLLOW relative to their directory:
 // nothing in the tree is ever followed.
 Status walk(int pfd, const struct stat& st, const std::string& name, const std::string& shown,
-            Sink& sink) {
+            Sink& sink, bool top = true) {
     if (S_ISSOCK(st.st_mode)) return {};  // tar has no sockets; docker skips them too
     Item item;
     item.name = name;
@@ -139,6 +141,14 @@ Status walk(int pfd, const struct stat& st, const std::string& name, const std::
 
     UniqueFd dfd(::openat(pfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (!dfd) return fail_errno("open directory {}", shown);
+    // The kernel's views met inside a tree (a running container's /proc, /sys, cgroups) are
+    // not files to copy: the directory is, its contents are not (endless or blocking reads
+    // otherwise). Asked for by name, they are copied.
+    struct statfs fs {};
+    if (!top && ::fstatfs(dfd.get(), &fs) == 0 &&
+        (fs.f_type == PROC_SUPER_MAGIC || fs.f_type == SYSFS_MAGIC ||
+         fs.f_type == CGROUP_SUPER_MAGIC || fs.f_type == CGROUP2_SUPER_MAGIC))
+        return {};
     int listing = ::dup(dfd.get());
     DIR* dir = listing < 0 ? nullptr : ::fdopendir(listing);
     if (dir == nullptr) {
@@ -161,7 +171,7 @@ Status walk(int pfd, const struct stat& st, const std::string& name, const std::
         }
         struct stat cst {};
         if (::fstat(cfd.get(), &cst) != 0) return fail_errno("stat {}", child_shown);
-        HUSK_TRY(walk(cfd.get(), cst, name.empty() ? n : name + "/" + n, child_shown, sink));
+        HUSK_TRY(walk(cfd.get(), cst, name.empty() ? n : name + "/" + n, child_shown, sink, false));
     }
     return {};
 }

@@ -114,6 +114,12 @@ two" ]
 	echo streamed >"$T/tree/x/y"
 	tar -C "$T/tree" -czf - . | h cp - ctr:/tmp
 	[ "$(h exec ctr cat /tmp/x/y)" = streamed ]
+	# The whole container: /proc and /sys come as empty directories, not their contents.
+	h cp ctr:/ - | tar -tf - >"$T/all"
+	grep -qx 'd/e/f' "$T/all"
+	grep -qx 'proc/' "$T/all"
+	[ -z "$(grep '^proc/.' "$T/all")" ]
+	[ -z "$(grep '^sys/.' "$T/all")" ]
 	run h cp - ctr:/tmp/x/y </dev/null
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"must be a directory"* ]]
@@ -161,7 +167,8 @@ two" ]
 	EOF
 	run h cp - ctr:/tmp <"$T/evil.tar"
 	[ "$status" -ne 0 ]
-	[ ! -e "$V/pwned" ] && [ ! -e "$V/pwned2" ]
+	[ ! -e "$V/pwned" ]
+	[ ! -e "$V/pwned2" ]
 }
 
 @test "cp: volumes and bind mounts are copied into and out of, read-only ones refuse" {
@@ -188,8 +195,9 @@ two" ]
 	[ "$status" -ne 0 ]
 	[ ! -e "$T/robind/x" ]
 	# Nothing was written to the rootfs under the mount points, nothing stays mounted.
-	[ ! -e "$RF/vol/while-stopped" ] && [ ! -e "$RF/bind/in-bind" ]
-	! grep -qF " $RF/" /proc/self/mountinfo
+	[ ! -e "$RF/vol/while-stopped" ]
+	[ ! -e "$RF/bind/in-bind" ]
+	[ -z "$(grep -F " $RF/" /proc/self/mountinfo)" ]
 	# --read-only: the rootfs refuses, its volume still takes files.
 	h create --name ro --read-only -v vol:/vol --rootfs "$RF" true >/dev/null
 	run h cp "$T/p" ro:/etc/x

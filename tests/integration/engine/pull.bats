@@ -79,7 +79,8 @@ sub" ]
 	local va vb
 	va=$(h inspect va | jq -r '.[0].Mounts[0].Name')
 	vb=$(h inspect vb | jq -r '.[0].Mounts[0].Name')
-	[ -n "$va" ] && [ "$va" != "$vb" ]
+	[ -n "$va" ]
+	[ "$va" != "$vb" ]
 	local mp
 	mp=$(h volume inspect -f '{{.Mountpoint}}' "$va")
 	[ "$(cat "$mp/written")" = a ]
