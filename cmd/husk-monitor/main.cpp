@@ -17,6 +17,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -327,8 +328,8 @@ void Monitor::remove_with_husk() {
         // This monitor is still alive: `rm -f` must not wait for it.
         ::unlink((dir_ + "/state.json").c_str());
         const char* argv[] = {
-            "husk", "--root", store_.root().c_str(), "--runroot", store_.runroot().c_str(),
-            "rm",   "-f",     record_.id.c_str(),    nullptr};
+            "husk", "--root", store_.root().c_str(), "--runroot", store_.runroot().c_str(), "rm",
+            "-f",   "-v",     record_.id.c_str(),    nullptr};
         ::execv(husk.c_str(), const_cast<char* const*>(argv));
         ::_exit(127);
     }
@@ -431,12 +432,18 @@ int Monitor::run(int sync_fd) {
         }
         backoff_ms = std::min<int64_t>(backoff_ms * 2, 60000);
     }
+    bool purge = false;
     if (record_.auto_remove) {
         // --rm: the monitor removes the container (the client may be gone); clients get the
         // exit code once it is removed, as `docker run --rm` returns after removal.
         ::unlink((dir_ + "/attach.sock").c_str());
-        if (record_.image_id.empty()) {
-            (void)store_.remove(record_.id, record_.name);
+        // Volumes (anonymous ones go with --rm, as Docker's) are husk's code, too.
+        bool volumes = std::any_of(record_.mounts.begin(), record_.mounts.end(),
+                                   [](const engine::MountRecord& m) { return m.type == "volume"; });
+        if (record_.image_id.empty() && !volumes) {
+            // The container is gone once its record is; the files go after the exit code,
+            // so `run --rm` does not wait for the disk.
+            purge = store_.remove_record(record_.id, record_.name).has_value();
         } else {
             // An image's rootfs goes back to the image store: `husk rm` does that, and the
             // monitor stays free of the image code.
@@ -444,6 +451,7 @@ int Monitor::run(int sync_fd) {
         }
     }
     broadcast(Frame::exit_code, std::to_string(exit_code));
+    if (purge) (void)remove_tree(store_.dir(record_.id));
     return 0;
 }
 

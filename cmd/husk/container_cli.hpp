@@ -15,5 +15,6 @@ int attach_stream(engine::Engine& eng, const std::string& id, UniqueFd conn, boo
 void register_run_commands(CLI::App& app, Globals& globals);
 void register_exec_commands(CLI::App& app, Globals& globals);
 void register_volume_commands(CLI::App& app, Globals& globals);
+void register_cp_commands(CLI::App& app, Globals& globals);
 
 }  // namespace husk::cli

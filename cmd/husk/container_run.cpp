@@ -18,6 +18,7 @@
 #include "engine/attach_protocol.hpp"
 #include "engine/engine.hpp"
 #include "engine/ids.hpp"
+#include "engine/image_pull.hpp"
 #include "engine/sockets.hpp"
 #include "engine/volumes.hpp"
 #include "net/attach.hpp"
@@ -173,7 +174,9 @@ Result<engine::MountRecord> parse_volume(const std::string& spec, engine::Volume
                 } else if (opt == "z" || opt == "Z") {
                     std::cerr << "husk: -v " << spec << ": :" << opt
                               << " ignored (no SELinux on this host)\n";
-                } else if (opt == "rprivate" || opt == "private" || opt == "nocopy") {
+                } else if (opt == "nocopy") {
+                    m.no_copy = true;
+                } else if (opt == "rprivate" || opt == "private") {
                 } else {
                     return fail_invalid("-v {:?}: unknown option {:?}", spec, opt);
                 }
@@ -604,6 +607,12 @@ Result<std::string> create_from_flags(RunFlags& f, engine::Engine& eng) {
     engine::RootfsRequest req;
     auto record = record_from_flags(f, eng, req);
     if (!record) return fail(record.error());
+    if (req.rootfs_dir.empty()) {
+        auto policy = engine::parse_pull_policy(f.pull);
+        if (!policy) return fail(policy.error());
+        HUSK_TRY(engine::ensure_image(eng.store().root(), req.image, *policy,
+                                      [](const std::string& line) { std::cerr << line << "\n"; }));
+    }
     // The image's defaults (Entrypoint, Cmd, Env, ...) are applied by create, once the
     // rootfs seam resolved the image.
     HUSK_TRY(eng.create(*record, req));

@@ -20,6 +20,7 @@
 #include "engine/ids.hpp"
 #include "engine/process_defaults.hpp"
 #include "engine/spec_builder.hpp"
+#include "engine/volume_init.hpp"
 #include "net/attach.hpp"
 #include "runtime/container.hpp"
 #include "runtime/state.hpp"
@@ -104,6 +105,7 @@ Status Engine::create(ContainerRecord& record, const RootfsRequest& request) {
     bool prepared = false;
     auto undo = [&] {
         if (prepared) (void)release_rootfs(store_.root(), record.id, record.image_id);
+        remove_anonymous_volumes(record, volumes_root());
         (void)store_.remove(record.id, record.name);
     };
     auto rootfs = prepare_rootfs(req);
@@ -116,6 +118,10 @@ Status Engine::create(ContainerRecord& record, const RootfsRequest& request) {
     record.image_id = rootfs->image_id;
     record.rootfs = rootfs->path;
     if (auto st = apply_image_defaults(record, rootfs->config.config); !st) {
+        undo();
+        return st;
+    }
+    if (auto st = init_volumes(record, rootfs->config, volumes_root()); !st) {
         undo();
         return st;
     }

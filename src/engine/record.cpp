@@ -12,7 +12,7 @@ namespace husk::engine {
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(RestartPolicy, name, max_retries)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(LogOptions, max_size, max_file)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(MountRecord, type, name, source, destination,
-                                                read_only, options)
+                                                read_only, options, no_copy)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(NetworkRequest, publish, publish_all, expose, ip,
                                                 ip6, aliases, dns, dns_search, dns_options,
                                                 extra_hosts)

@@ -35,7 +35,8 @@ struct MountRecord {
     std::string source;
     std::string destination;
     bool read_only = false;
-    std::string options;  // tmpfs options
+    std::string options;   // tmpfs options
+    bool no_copy = false;  // -v NAME:/path:nocopy: no copy-up of the image's content
 };
 
 // What the user asked of the network (Docker's run flags); the addresses and host ports

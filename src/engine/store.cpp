@@ -179,12 +179,16 @@ Status ContainerStore::rename(ContainerRecord& record, const std::string& new_na
 
 Status ContainerStore::remove(const std::string& id, const std::string& name) {
     // The record goes first (a container without config.json no longer exists), then the
-    // rest of the directory, then the name: a crash in between leaves only garbage that
-    // claim_name and `rm` recognise.
+    // name, then the rest of the directory: a crash in between leaves only garbage that
+    // claim_name, `rm` and collect_garbage recognise.
+    HUSK_TRY(remove_record(id, name));
+    return remove_tree(dir(id));
+}
+
+Status ContainerStore::remove_record(const std::string& id, const std::string& name) {
     std::string d = dir(id);
     if (::unlink((d + "/config.json").c_str()) != 0 && errno != ENOENT)
         return fail_errno("remove {}/config.json", d);
-    HUSK_TRY(remove_tree(d));
     if (!name.empty()) {
         auto owner = read_file(name_file(name));
         if (owner && *owner == id) ::unlink(name_file(name).c_str());

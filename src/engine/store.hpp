@@ -34,6 +34,9 @@ public:
     [[nodiscard]] Status rename(ContainerRecord& record, const std::string& new_name);
     // Removes the directory and releases the name.
     [[nodiscard]] Status remove(const std::string& id, const std::string& name);
+    // The first half of remove: the container no longer exists (no record, its name free);
+    // the directory left is garbage that remove_tree, or collect_garbage later, takes.
+    [[nodiscard]] Status remove_record(const std::string& id, const std::string& name);
     // Removes container directories without a record whose creator is gone (a create
     // killed half-way).
     void collect_garbage() const;

@@ -33,7 +33,7 @@ teardown() { engine_teardown; }
 	[ "$status" -eq 0 ]
 	[ -z "$(h ps -aq)" ]
 	[ -z "$(ls "$T/root/containers")" ]
-	run h run --rm no-such-image:latest true
+	run h run --rm --pull never no-such-image:latest true
 	[ "$status" -eq 125 ]
 	[[ "$output" == *"no-such-image"* ]]
 	h run -d --rm --name bg busybox sleep 0.3 >/dev/null

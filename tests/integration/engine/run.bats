@@ -104,6 +104,9 @@ teardown() { engine_teardown; }
 	run h run --rm --name gone --rootfs "$RF" true
 	[ "$status" -eq 0 ]
 	[ -z "$(h ps -aq)" ]
+	# Its name is free at once (the files may still be going).
+	h run --rm --name gone --rootfs "$RF" true
+	eventually sh -c "[ -z \"\$(ls $T/root/containers)\" ]"
 	h run --rm -d --name gone2 --rootfs "$RF" sleep 0.2
 	eventually sh -c "[ -z \"\$(${H[*]} ps -aq)\" ]"
 }
