@@ -1,6 +1,7 @@
 #include "net/attach.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <netinet/in.h>
 #include <sys/random.h>
 #include <sys/socket.h>
@@ -156,10 +157,21 @@ bool link_exists(Netlink& nl, const std::string& name) {
 }
 
 // Endpoints whose host veth is gone: the container's namespace died (the pair goes with it).
+// Whether the namespace an endpoint was attached in is gone: its process has exited. The
+// veth dies with the namespace, but the kernel tears a namespace down asynchronously, so
+// right after a container's death its veth may still be there for a while.
+bool namespace_gone(const Endpoint& e) {
+    if (!e.netns.starts_with("/proc/")) return false;
+    struct stat st {};
+    return ::stat(e.netns.c_str(), &st) != 0 && errno == ENOENT;
+}
+
 std::vector<std::string> drop_stale(Netlink& nl, Network& n) {
     std::vector<std::string> gone;
     for (auto it = n.endpoints.begin(); it != n.endpoints.end();) {
-        if (!link_exists(nl, it->second.host_veth)) {
+        bool veth = link_exists(nl, it->second.host_veth);
+        if (!veth || namespace_gone(it->second)) {
+            if (veth) (void)nl.delete_link(it->second.host_veth);
             gone.push_back(it->first);
             it = n.endpoints.erase(it);
         } else {

@@ -148,7 +148,7 @@ setup() { new_context; }
 	printf 'FROM busybox\nCOPY server.key /\n' >"$CTX/Dockerfile.bad"
 	run husk build -f "$CTX/Dockerfile.bad" "$CTX"
 	assert_status 125
-	assert_contains "$output" "Dockerfile.bad:2: COPY: server.key: excluded from the build context by .dockerignore"
+	assert_contains "$output" "Dockerfile.bad:2:1: COPY: server.key: excluded from the build context by .dockerignore"
 	# The Dockerfile's own ignore file replaces .dockerignore.
 	printf 'a.txt\n' >"$CTX/Dockerfile.bad.dockerignore"
 	run husk build -f "$CTX/Dockerfile.bad" -t own-ignore "$CTX"

@@ -76,8 +76,8 @@ two" ]
 	echo created >"$T/f"
 	h cp "$T/f" made:/f
 	[ "$(cat "$RF/f")" = created ]
-	h run --name ran --rootfs "$RF" sh -c 'echo exited > /out; mkdir /own; chown 123:456 /own; echo x > /own/file; chown 7:8 /own/file; ln -s /out /link'
-	h cp ran:/out "$T/out"
+	h run --name ran --rootfs "$RF" sh -c 'echo exited > /exited.txt; mkdir /own; chown 123:456 /own; echo x > /own/file; chown 7:8 /own/file; ln -s /exited.txt /link'
+	h cp ran:/exited.txt "$T/out"
 	[ "$(cat "$T/out")" = exited ]
 	# Without -a the copy belongs to the writer (root); with -a it keeps uid/gid.
 	h cp ran:/own "$T/plain"
@@ -86,7 +86,7 @@ two" ]
 	[ "$(stat -c %u:%g "$T/kept" "$T/kept/file" | tr '\n' ' ')" = "123:456 7:8 " ]
 	# A symlink is copied as a link; -L copies what it points at (inside the container).
 	h cp ran:/link "$T/asis"
-	[ "$(readlink "$T/asis")" = /out ]
+	[ "$(readlink "$T/asis")" = /exited.txt ]
 	h cp -L ran:/link "$T/followed"
 	[ "$(cat "$T/followed")" = exited ]
 	# An image container (overlay rootfs) after it exited.

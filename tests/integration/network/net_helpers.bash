@@ -206,9 +206,10 @@ net_teardown() {
 	for ns in "${NAMESPACES[@]}"; do ip netns del "$ns" 2>/dev/null || true; done
 	for l in "${HOST_LINKS[@]}"; do ip link del "$l" 2>/dev/null || true; done
 	# A network's DNS responder and [::1] proxies notice within about a second that their
-	# network or endpoint is gone, and exit (up to 3 s on a loaded machine).
+	# network or endpoint is gone, and exit; a responder busy forwarding a query to a
+	# nameserver that went away first waits out that query (up to 6 s).
 	local i
-	for ((i = 0; i < 40; i++)); do
+	for ((i = 0; i < 90; i++)); do
 		[[ -z "$(tagged_processes)" ]] && break
 		sleep 0.1
 	done
