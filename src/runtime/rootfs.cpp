@@ -234,9 +234,9 @@ Status make_devices(int root_fd, const RootfsPlan& plan) {
         dev.path = d.path;
         dev.major = d.major;
         dev.minor = d.minor;
-        HUSK_TRY(make_device(root_fd, dev, plan.user_namespace));
+        HUSK_TRY(make_device(root_fd, dev, plan.bind_devices));
     }
-    for (const auto& c : configured) HUSK_TRY(make_device(root_fd, c, plan.user_namespace));
+    for (const auto& c : configured) HUSK_TRY(make_device(root_fd, c, plan.bind_devices));
 
     auto dev_dir = make_dirs_in_root(root_fd, "/dev");
     if (!dev_dir) return fail(dev_dir.error());
@@ -289,7 +289,7 @@ Status prepare_rootfs(const RootfsPlan& plan) {
                       step.data.empty() ? "" : " " + step.data);
         HUSK_TRY(mount_one(root_fd.get(), step, plan));
     }
-    trace::Step t_dev("devices", "{}", plan.user_namespace ? "bind host nodes" : "mknod");
+    trace::Step t_dev("devices", "{}", plan.bind_devices ? "bind host nodes" : "mknod");
     HUSK_TRY_CTX(make_devices(root_fd.get(), plan), "create devices");
     t_dev.done();
 
