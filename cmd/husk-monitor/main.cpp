@@ -26,6 +26,7 @@
 #include "common/log.hpp"
 #include "common/safe_path.hpp"
 #include "engine/attach_protocol.hpp"
+#include "engine/container_network.hpp"
 #include "engine/ids.hpp"
 #include "engine/json_log.hpp"
 #include "engine/sockets.hpp"
@@ -86,6 +87,24 @@ private:
     int init_status_ = -1;  // wait status once reaped
 };
 
+// A binary next to this one (or $ENV): husk-net attaches and detaches networks, husk
+// removes an image container, so the monitor stays free of the network and image code.
+std::string sibling(const char* env, const char* name) {
+    if (const char* v = std::getenv(env); v != nullptr && *v != '\0') return v;
+    char self[PATH_MAX];
+    ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n <= 0) return name;
+    self[n] = '\0';
+    std::string path(self);
+    return path.substr(0, path.rfind('/')) + "/" + name;
+}
+std::string husk_binary() {
+    return sibling("HUSK_BINARY", "husk");
+}
+std::string net_binary() {
+    return sibling("HUSK_NET", "husk-net");
+}
+
 int exit_code_for_error(const Error& e) {
     const std::string& m = e.message();
     if (m.find("process.args") != std::string::npos) {
@@ -140,6 +159,13 @@ Result<pid_t> Monitor::start_container() {
     }
     auto st = runtime_.store().load(record_.id);
     if (!st) return fail(st.error());
+    if (engine::uses_network_driver(record_)) {
+        // The namespace exists and nothing runs in it yet: the veth, address and ports are
+        // in place before the container's process starts.
+        auto attached = engine::attach_network(record_, net_binary(), store_.root(), dir_, st->pid);
+        if (!attached) return fail(attached.error().wrap("network {}", record_.network_mode));
+        for (const auto& s : attached->sysctls_changed) log::warn("set sysctl {}", s);
+    }
     HUSK_TRY(runtime_.start(record_.id));
     return st->pid;
 }
@@ -277,13 +303,7 @@ bool Monitor::should_restart(int exit_code) {
 }
 
 void Monitor::remove_with_husk() {
-    char self[PATH_MAX];
-    ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
-    if (n <= 0) return;
-    self[n] = '\0';
-    std::string husk(self);
-    husk = husk.substr(0, husk.rfind('/')) + "/husk";
-    if (const char* env = std::getenv("HUSK_BINARY"); env != nullptr && *env != '\0') husk = env;
+    std::string husk = husk_binary();
     pid_t pid = ::fork();
     if (pid == 0) {
         sigset_t none;
@@ -347,8 +367,9 @@ int Monitor::run(int sync_fd) {
             state_.finished_at = engine::now_rfc3339();
             state_.pid = 0;
             save();
-            broadcast(Frame::error, std::to_string(exit_code) + " " + pid.error().what());
             (void)runtime_.remove(record_.id, true);
+            engine::detach_network(record_, net_binary(), store_.root(), dir_);
+            broadcast(Frame::error, std::to_string(exit_code) + " " + pid.error().what());
             break;
         }
         init_pid_ = *pid;
@@ -373,6 +394,7 @@ int Monitor::run(int sync_fd) {
             WIFEXITED(init_status_) ? WEXITSTATUS(init_status_) : 128 + WTERMSIG(init_status_);
         if (auto st = runtime_.remove(record_.id, true); !st)
             log::error("remove runtime state: {}", st.error().what());
+        engine::detach_network(record_, net_binary(), store_.root(), dir_);
         state_.pid = 0;
         state_.exit_code = exit_code;
         state_.finished_at = engine::now_rfc3339();

@@ -23,8 +23,8 @@ void register_build_commands(CLI::App& app, Globals& globals) {
     cmd->add_option("--build-arg", o.build_args, "set a build-time variable: KEY=value or KEY");
     cmd->add_option("--target", o.target, "build up to this stage");
     cmd->add_flag("--no-cache", o.no_cache, "run every step, ignoring the cache");
-    cmd->add_option("--network", o.network, "network for RUN: none (default) or host")
-        ->check(CLI::IsMember({"none", "host", "default"}));
+    cmd->add_option("--network", o.network, "network for RUN: bridge (default), none or host")
+        ->check(CLI::IsMember({"bridge", "none", "host", "default"}));
     cmd->add_option("--iidfile", flags->iidfile, "write the image id to this file");
     cmd->add_flag("-q,--quiet", o.quiet, "print only the image id");
     cmd->add_option("--pull", o.pull, "pull the base images: missing (default), always, never")
@@ -34,7 +34,7 @@ void register_build_commands(CLI::App& app, Globals& globals) {
         auto& o = flags->options;
         if (o.pull == "true") o.pull = "always";
         if (o.pull == "false") o.pull = "missing";
-        if (o.network == "default") o.network = "none";
+        if (o.network == "default") o.network = "bridge";
         while (o.context.size() > 1 && o.context.ends_with('/')) o.context.pop_back();
         o.runroot = globals.runroot;
         auto store = image::Store::open(globals.root);

@@ -12,6 +12,7 @@
 #include "cli.hpp"
 #include "common/files.hpp"
 #include "container_cli.hpp"
+#include "engine/container_network.hpp"
 #include "engine/go_template.hpp"
 #include "engine/ids.hpp"
 #include "engine/inspect.hpp"
@@ -152,16 +153,25 @@ void register_ps(CLI::App& app, Globals& g) {
                     out += *line + "\n";
                 }
             } else {
-                out += fmt::format("{:<14}{:<22}{:<24}{:<25}{:<28}{:<8}{}\n", "CONTAINER ID",
-                                   "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES");
+                // PORTS is as wide as its longest entry (Docker's tabwriter does the same).
+                size_t ports_width = 8;
+                std::vector<nlohmann::ordered_json> rows;
                 for (const auto& v : views) {
-                    auto row = engine::ps_json(v, f->no_trunc);
+                    rows.push_back(engine::ps_json(v, f->no_trunc));
+                    ports_width =
+                        std::max(ports_width, rows.back()["Ports"].get<std::string>().size() + 3);
+                }
+                out +=
+                    fmt::format("{:<14}{:<22}{:<24}{:<25}{:<28}{:<{}}{}\n", "CONTAINER ID", "IMAGE",
+                                "COMMAND", "CREATED", "STATUS", "PORTS", ports_width, "NAMES");
+                for (const auto& row : rows) {
                     std::string image = row["Image"].get<std::string>();
                     if (!f->no_trunc && image.size() > 20) image = image.substr(0, 19) + "…";
                     out += fmt::format(
-                        "{:<14}{:<22}{:<24}{:<25}{:<28}{:<8}{}\n", row["ID"].get<std::string>(),
+                        "{:<14}{:<22}{:<24}{:<25}{:<28}{:<{}}{}\n", row["ID"].get<std::string>(),
                         image, row["Command"].get<std::string>(),
-                        row["RunningFor"].get<std::string>(), row["Status"].get<std::string>(), "",
+                        row["RunningFor"].get<std::string>(), row["Status"].get<std::string>(),
+                        row["Ports"].get<std::string>(), ports_width,
                         row["Names"].get<std::string>());
                 }
             }
@@ -487,16 +497,36 @@ void register_misc(CLI::App& app, Globals& g) {
                      });
     });
 
-    auto pf = std::make_shared<Flags>();
+    struct PortFlags {
+        std::string ref, port;
+    };
+    auto pf = std::make_shared<PortFlags>();
     auto* port = app.add_subcommand("port", "published ports of a container");
     port->add_option("container", pf->ref, "container")->required();
+    port->add_option("port", pf->port, "only this container port (PORT[/PROTO])");
     port->callback([&g, pf] {
-        // Publishing arrives with bridge networks (src/net); with none/host there is nothing
-        // to list, and Docker prints nothing either.
         for_each_ref(g, {pf->ref},
                      [&](engine::Engine& eng, const std::string& id, const std::string&) -> Status {
                          auto v = eng.view(id);
                          if (!v) return fail(v.error());
+                         // network.json exists while the container is attached.
+                         auto a = engine::load_attachment(eng.store().dir(id));
+                         std::string wanted = pf->port;
+                         if (!wanted.empty() && wanted.find('/') == std::string::npos)
+                             wanted += "/tcp";
+                         bool found = false;
+                         for (const auto& p : a ? a->ports : std::vector<engine::PublishedPort>{}) {
+                             std::string key = std::to_string(p.container_port) + "/" + p.proto;
+                             std::string host = p.host_ip + ":" + std::to_string(p.host_port);
+                             if (wanted.empty())
+                                 std::cout << key << " -> " << host << "\n";
+                             else if (key == wanted)
+                                 std::cout << host << "\n";
+                             found = found || key == wanted;
+                         }
+                         if (!wanted.empty() && !found)
+                             return fail_invalid("no public port '{}' published for {}", wanted,
+                                                 pf->ref);
                          return {};
                      });
     });
@@ -592,7 +622,7 @@ void register_container_commands(CLI::App& app, Globals& g) {
     auto pf = std::make_shared<PruneFlags>();
     auto* prune = container->add_subcommand("prune", "remove every stopped container");
     prune->add_flag("-f,--force", pf->force, "do not ask (husk never asks)");
-    prune->callback([&g] {
+    prune->callback([&g, pf] {
         engine::Engine eng(g.root, g.runroot);
         auto ids = eng.store().list();
         if (!ids) {

@@ -20,6 +20,8 @@
 #include "engine/ids.hpp"
 #include "engine/sockets.hpp"
 #include "engine/volumes.hpp"
+#include "net/attach.hpp"
+#include "net/port_spec.hpp"
 
 namespace husk::cli {
 namespace {
@@ -27,7 +29,8 @@ namespace {
 using engine::Frame;
 
 struct RunFlags {
-    std::string rootfs, name, workdir, user, hostname, entrypoint, stop_signal, network = "none";
+    std::string rootfs, name, workdir, user, hostname, entrypoint, stop_signal, network = "bridge";
+    engine::NetworkRequest net;
     std::optional<int> stop_timeout;
     std::vector<std::string> env, env_files, labels, volumes, mounts, tmpfs, log_opts;
     std::vector<std::string> cap_add, cap_drop, security_opt, devices, ulimits;
@@ -59,7 +62,19 @@ void add_run_flags(CLI::App* cmd, RunFlags& f) {
     cmd->add_flag("--read-only", f.read_only, "mount the root filesystem read-only");
     cmd->add_option("--stop-signal", f.stop_signal, "signal that stops the container");
     cmd->add_option("--stop-timeout", f.stop_timeout, "seconds before stop kills");
-    cmd->add_option("--network,--net", f.network, "none or host (bridge comes with src/net)");
+    cmd->add_option("--network,--net", f.network,
+                    "bridge (default), none, host, container:NAME, or a network's name");
+    cmd->add_option("-p,--publish", f.net.publish,
+                    "publish a port: [IP:][HOST_PORT:]CONTAINER_PORT[/tcp|udp], ranges too");
+    cmd->add_flag("-P,--publish-all", f.net.publish_all,
+                  "publish every exposed port on a random host port");
+    cmd->add_option("--expose", f.net.expose, "expose a port or range (PORT[-PORT][/PROTO])");
+    cmd->add_option("--ip", f.net.ip, "fixed IPv4 address (user networks)");
+    cmd->add_option("--network-alias", f.net.aliases, "another name on a user network");
+    cmd->add_option("--dns", f.net.dns, "a nameserver for /etc/resolv.conf");
+    cmd->add_option("--dns-search", f.net.dns_search, "a search domain for /etc/resolv.conf");
+    cmd->add_option("--dns-option", f.net.dns_options, "an options entry for /etc/resolv.conf");
+    cmd->add_option("--add-host", f.net.extra_hosts, "add NAME:IP to /etc/hosts");
     cmd->add_option("-v,--volume", f.volumes, "bind or named volume: SRC:DST[:ro]");
     cmd->add_option("--mount", f.mounts, "type=bind|volume|tmpfs,source=..,target=..[,readonly]");
     cmd->add_option("--tmpfs", f.tmpfs, "mount a tmpfs: PATH[:OPTIONS]");
@@ -230,6 +245,60 @@ Result<engine::MountRecord> parse_mount(const std::string& spec, engine::VolumeS
     return m;
 }
 
+// --network, checked against what exists now, with the flags that only some modes take.
+Result<std::string> network_mode_from_flags(const RunFlags& f, engine::Engine& eng) {
+    std::string mode = f.network == "default" ? "bridge" : f.network;
+    bool user_network =
+        mode != "bridge" && mode != "none" && mode != "host" && !mode.starts_with("container:");
+    bool publishes = !f.net.publish.empty() || f.net.publish_all;
+    if (mode.starts_with("container:")) {
+        auto id = eng.store().resolve(mode.substr(10));
+        if (!id) return fail(id.error().wrap("--network {}", mode));
+        if (publishes)
+            return fail_invalid(
+                "--network {}: ports cannot be published: the network is that "
+                "container's",
+                mode);
+        mode = "container:" + *id;
+    } else if (mode == "none" && publishes) {
+        return fail_invalid("--network none: there is no network to publish ports on");
+    } else if (mode == "host" && publishes) {
+        std::cerr << "husk: published ports are discarded with --network host (the "
+                     "container's ports are the host's)\n";
+    } else if (user_network) {
+        auto n = net::inspect_network(eng.store().root(), mode);
+        if (!n) return fail(n.error().wrap("--network"));
+    }
+    if (!user_network && !f.net.ip.empty())
+        return fail_invalid("--ip {}: a fixed address needs a user network (husk network create)",
+                            f.net.ip);
+    if (!user_network && !f.net.aliases.empty())
+        return fail_invalid("--network-alias: aliases need a user network (husk network create)");
+    if (!f.net.ip.empty())
+        if (auto ip = net::parse_ipv4(f.net.ip); !ip) return fail(ip.error().wrap("--ip"));
+    for (const auto& p : f.net.publish)
+        if (auto spec = net::parse_port_spec(p); !spec) return fail(spec.error().wrap("-p {}", p));
+    for (const auto& h : f.net.extra_hosts)
+        if (h.find(':') == std::string::npos || h.front() == ':' || h.back() == ':')
+            return fail_invalid("--add-host {:?}: expected NAME:IP", h);
+    return mode;
+}
+
+// --expose 80, 80/udp, 8000-8002: "PORT/PROTO" entries, ranges expanded.
+Result<std::vector<std::string>> normalize_expose(const std::vector<std::string>& items) {
+    std::vector<std::string> out;
+    for (const auto& item : items) {
+        auto slash = item.find('/');
+        std::string ports = item.substr(0, slash);
+        std::string proto = slash == std::string::npos ? "tcp" : item.substr(slash + 1);
+        auto spec = net::parse_port_spec(ports + "/" + proto);
+        if (!spec) return fail(spec.error().wrap("--expose {}", item));
+        for (int p = spec->container_first; p <= spec->container_last; ++p)
+            out.push_back(std::to_string(p) + "/" + proto);
+    }
+    return out;
+}
+
 // Builds the record from the flags; `rootfs_request` is what the seam needs.
 Result<engine::ContainerRecord> record_from_flags(const RunFlags& f, engine::Engine& eng,
                                                   engine::RootfsRequest& rootfs_request) {
@@ -246,14 +315,14 @@ Result<engine::ContainerRecord> record_from_flags(const RunFlags& f, engine::Eng
         if (!n) return fail(n.error());
         r.name = *n;
     }
-    if (f.network != "none" && f.network != "host") {
-        // The seam for src/net: bridge networks attach here once they exist.
-        return fail_invalid(
-            "--network {:?}: only none and host are available (bridge networks "
-            "come with husk's networking)",
-            f.network);
-    }
-    r.network_mode = f.network;
+    auto mode = network_mode_from_flags(f, eng);
+    if (!mode) return fail(mode.error());
+    r.network_mode = *mode;
+    r.network = f.net;
+    auto expose = normalize_expose(f.net.expose);
+    if (!expose) return fail(expose.error());
+    r.network.expose = *expose;
+    if (r.network_mode == "host") r.network.publish.clear();
     r.tty = f.tty;
     r.open_stdin = f.interactive;
     r.auto_remove = f.rm;

@@ -9,6 +9,7 @@
 
 #include "cli.hpp"
 #include "net/attach.hpp"
+#include "net/attachment_json.hpp"
 #include "net/store.hpp"
 
 namespace husk::cli {
@@ -16,26 +17,6 @@ namespace husk::cli {
 namespace {
 
 using nlohmann::json;
-
-json attachment_json(const net::Attachment& a) {
-    json ports = json::array();
-    for (const auto& p : a.ports)
-        ports.push_back({{"host_ip", p.host_ip.str()},
-                         {"host_port", p.host_port},
-                         {"container_port", p.container_port},
-                         {"proto", net::proto_name(p.proto)}});
-    return {{"network", a.network},
-            {"container_id", a.container_id},
-            {"ifname", a.ifname},
-            {"ip", a.ip.str()},
-            {"prefix", a.prefix},
-            {"gateway", a.gateway.str()},
-            {"mac", net::mac_str(a.mac)},
-            {"ports", ports},
-            {"resolv_conf", a.resolv_conf},
-            {"hosts", a.hosts},
-            {"sysctls_changed", a.sysctls_changed}};
-}
 
 struct AttachArgs {
     net::AttachOptions options;
@@ -51,7 +32,7 @@ Status run_attach(Globals& g, AttachArgs& args) {
     auto a = net::attach(g.root, args.options);
     if (!a) return fail(a.error());
     for (const auto& c : a->sysctls_changed) std::cerr << "husk: set sysctl " << c << "\n";
-    std::cout << attachment_json(*a).dump(2) << "\n";
+    std::cout << net::attachment_json(*a).dump(2) << "\n";
     return {};
 }
 
@@ -62,6 +43,7 @@ void add_attach_options(CLI::App* cmd, AttachArgs& args) {
     cmd->add_option("--ip", args.ip, "a fixed IPv4 address in the network's subnet");
     cmd->add_option("--alias", args.options.aliases, "another name peers resolve");
     cmd->add_option("--hostname", args.options.hostname, "the container's hostname");
+    cmd->add_option("--add-host", args.options.extra_hosts, "NAME:IP line for the hosts file");
     cmd->add_option("--hosts-file", args.options.hosts_path,
                     "host path of the container's /etc/hosts, kept current as peers come and go");
 }

@@ -109,6 +109,13 @@ private:
     }
 
     std::string now() const { return epoch_ ? rfc3339(*epoch_) : image::now_rfc3339(); }
+    // A step that changes no file takes the time of the newest step before it (a cached
+    // layer keeps its own time), so that an unchanged rebuild gives the same image id.
+    std::string latest_created(const oci::ImageConfig& config) const {
+        for (auto it = config.history.rbegin(); it != config.history.rend(); ++it)
+            if (!it->created.empty()) return it->created;
+        return config.created.empty() ? now() : config.created;
+    }
 
     Error at(const Instruction& ins, const Error& e) const {
         return e.wrap("{}:{}", df_.file, ins.line);
@@ -335,7 +342,7 @@ private:
         st.r.key = cache_key(st.r.key, fmt::format("{} {}\n{}", keyword_name(ins.keyword), ins.text,
                                                    oci::image_config_json(only)));
         std::string shown = ins.exec_form ? "[\"" + join(ins.args, "\", \"") + "\"]" : ins.text;
-        st.r.config.history.push_back({now(),
+        st.r.config.history.push_back({latest_created(st.r.config),
                                        fmt::format("{} {}", keyword_name(ins.keyword), shown), "",
                                        "husk build", true});
         return {};
@@ -436,8 +443,9 @@ private:
             return fail_invalid("--security={} is not supported by husk build", *sec);
         std::string network = ins.flag("network").value_or(options_.network);
         if (network == "default") network = options_.network;
-        if (network != "none" && network != "host")
-            return fail_invalid("--network={}: husk build supports none and host", network);
+        if (network != "none" && network != "host" && network != "bridge")
+            return fail_invalid("--network={}: husk build supports bridge (default), none and host",
+                                network);
         std::vector<std::pair<std::string, std::string>> cache_mounts;
         for (auto& m : ins.flag_values("mount")) {
             std::map<std::string, std::string> kv;
@@ -477,7 +485,9 @@ private:
             spec.env = env;
             spec.user = user;
             spec.cwd = cwd;
-            spec.host_network = network == "host";
+            spec.network = network;
+            spec.store_root = store_.root();
+            spec.upper_dir = ws.upper();
             spec.quiet = options_.quiet;
             spec.runroot = options_.runroot;
             spec.rootfs = ws.rootfs();
@@ -708,7 +718,7 @@ Status Builder::copy_step(State& st, const Instruction& ins) {
 
 Result<std::string> Builder::commit(const StageResult& result) {
     oci::ImageConfig config = result.config;
-    config.created = now();
+    config.created = latest_created(config);
     std::string config_json = oci::image_config_json(config);
     auto config_digest = store_.put_blob(config_json);
     if (!config_digest) return fail(config_digest.error());

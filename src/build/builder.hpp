@@ -20,7 +20,7 @@ struct BuildOptions {
     std::vector<std::string> build_args;  // "k=v", or "k" to take the value from our env
     std::string target;                   // default: the last stage
     bool no_cache = false;
-    std::string network = "none";  // RUN's network: "none" (a new empty netns) or "host"
+    std::string network = "bridge";  // RUN's network: "bridge" (Docker's default), "none" or "host"
     std::string pull = "missing";  // missing, always, never
     bool quiet = false;            // no progress, no RUN output
     std::string runroot = "/run/husk";

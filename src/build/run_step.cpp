@@ -13,8 +13,11 @@
 
 #include "build/steps.hpp"
 #include "common/files.hpp"
+#include "common/log.hpp"
 #include "common/safe_path.hpp"
 #include "common/scope_exit.hpp"
+#include "net/attach.hpp"
+#include "net/dns.hpp"
 #include "oci/runtime_spec.hpp"
 #include "runtime/container.hpp"
 
@@ -150,6 +153,34 @@ Result<std::pair<uid_t, gid_t>> resolve_chown(int rootfs_fd, const std::string& 
     return std::make_pair(uid, gid);
 }
 
+namespace {
+
+// /etc/resolv.conf and /etc/hosts as the RUN step found them: a mount target the runtime
+// had to create (an empty file, maybe /etc itself) is not the step's doing.
+struct MountTargets {
+    bool etc = false, resolv = false, hosts = false;
+    static MountTargets before(int rootfs_fd) {
+        auto exists = [&](const char* path) {
+            return static_cast<bool>(
+                open_in_root(rootfs_fd, path, O_PATH | O_NOFOLLOW | O_CLOEXEC));
+        };
+        return {exists("/etc"), exists("/etc/resolv.conf"), exists("/etc/hosts")};
+    }
+    void remove_made(const std::string& upper) const {
+        struct stat st {};
+        bool removed = false;
+        for (auto [had, name] : {std::pair{resolv, "/etc/resolv.conf"}, {hosts, "/etc/hosts"}}) {
+            std::string path = upper + name;
+            if (!had && ::lstat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && st.st_size == 0)
+                removed = ::unlink(path.c_str()) == 0 || removed;
+        }
+        // /etc was copied up (or made) for those targets: gone when nothing else is in it.
+        if (removed || !etc) ::rmdir((upper + "/etc").c_str());
+    }
+};
+
+}  // namespace
+
 Result<int> run_in_rootfs(const RunSpec& spec) {
     auto rootfs_fd = UniqueFd(::open(spec.rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
     if (!rootfs_fd) return fail_errno("open {}", spec.rootfs);
@@ -180,17 +211,36 @@ Result<int> run_in_rootfs(const RunSpec& spec) {
     process["noNewPrivileges"] = false;
     config["root"] = {{"path", spec.rootfs}, {"readonly", false}};
     config["hostname"] = "husk-build";
-    if (spec.host_network) {
+    // /etc/resolv.conf and /etc/hosts are bind-mounted read-only (never part of a layer):
+    // the targets the runtime creates for them are removed from the upper dir afterwards.
+    auto targets = MountTargets::before(rootfs_fd.get());
+    if (spec.network == "host") {
         auto& ns = config["linux"]["namespaces"];
         Json kept = Json::array();
         for (auto& n : ns)
             if (n["type"] != "network") kept.push_back(n);
         ns = kept;
-        // The host's resolver, read-only, so name lookups work as on the host.
+        // The host's resolver, so name lookups work as on the host.
         config["mounts"].push_back({{"destination", "/etc/resolv.conf"},
                                     {"type", "bind"},
                                     {"source", "/etc/resolv.conf"},
                                     {"options", {"rbind", "ro"}}});
+    } else if (spec.network == "bridge") {
+        // As Docker's RUN: the default bridge network, with the host's nameservers (a
+        // loopback stub resolver is unreachable from the container's namespace).
+        auto host = read_file("/etc/resolv.conf");
+        HUSK_TRY(make_dirs(spec.bundle_dir, 0700));
+        HUSK_TRY(write_file_atomic(spec.bundle_dir + "/resolv.conf",
+                                   net::container_resolv_conf(host ? *host : ""), 0644,
+                                   Durability::survive_crash));
+        HUSK_TRY(write_file_atomic(spec.bundle_dir + "/hosts",
+                                   "127.0.0.1\tlocalhost husk-build\n::1\tlocalhost\n", 0644,
+                                   Durability::survive_crash));
+        for (const char* f : {"resolv.conf", "hosts"})
+            config["mounts"].push_back({{"destination", std::string("/etc/") + f},
+                                        {"type", "bind"},
+                                        {"source", spec.bundle_dir + "/" + f},
+                                        {"options", {"rbind", "ro"}}});
     }
     for (auto& [source, target] : spec.cache_mounts)
         config["mounts"].push_back({{"destination", target},
@@ -233,8 +283,26 @@ Result<int> run_in_rootfs(const RunSpec& spec) {
     runtime::CreateOptions options;
     options.id = "husk-build-" + std::to_string(::getpid()) + "-" + std::to_string(g_run_counter++);
     options.bundle = spec.bundle_dir;
+    bool attached = false;
+    if (spec.network == "bridge") {
+        options.before_start = [&](int pid) -> Status {
+            net::AttachOptions a;
+            a.network = "bridge";
+            a.container_id = options.id;
+            a.netns = "/proc/" + std::to_string(pid) + "/ns/net";
+            a.hostname = "husk-build";
+            auto done = net::attach(spec.store_root, a);
+            if (!done) return fail(done.error().wrap("RUN on the bridge network"));
+            attached = true;
+            return {};
+        };
+    }
     auto status = rt.run(options, false);
     if (!status) (void)rt.remove(options.id, true);
+    if (attached)
+        if (auto st = net::detach(spec.store_root, options.id); !st)
+            log::warn("detach {}: {}", options.id, st.error().what());
+    if (!spec.upper_dir.empty()) targets.remove_made(spec.upper_dir);
     return status;
 }
 

@@ -131,9 +131,11 @@ struct RunSpec {
     std::vector<std::string> env;
     std::string user;
     std::string cwd = "/";
-    bool host_network = false;
+    std::string network = "none";  // none, host, or bridge (the store's default network)
     bool quiet = false;
+    std::string store_root;  // the networks of this store
     std::string runroot;
+    std::string upper_dir;  // the workspace's overlay upper: mount targets made are removed
     std::string rootfs;                                             // mounted
     std::string bundle_dir;                                         // where config.json goes
     std::vector<std::pair<std::string, std::string>> cache_mounts;  // host dir, target

@@ -9,15 +9,18 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <climits>
 #include <cstdlib>
 
 #include "common/files.hpp"
 #include "common/log.hpp"
 #include "engine/attach_protocol.hpp"
+#include "engine/container_network.hpp"
 #include "engine/ids.hpp"
 #include "engine/process_defaults.hpp"
 #include "engine/spec_builder.hpp"
+#include "net/attach.hpp"
 #include "runtime/container.hpp"
 #include "runtime/state.hpp"
 
@@ -116,13 +119,21 @@ Status Engine::create(ContainerRecord& record, const RootfsRequest& request) {
         undo();
         return st;
     }
+    // -P publishes the image's EXPOSEd ports too.
+    for (const auto& port : rootfs->config.config.exposed_ports)
+        if (std::find(record.network.expose.begin(), record.network.expose.end(), port) ==
+            record.network.expose.end())
+            record.network.expose.push_back(port);
     bool has_hostname = false;
     for (const auto& e : record.env) has_hostname = has_hostname || e.starts_with("HOSTNAME=");
     if (!has_hostname)
         record.env.insert(record.env.begin() + (record.env.empty() ? 0 : 1),
                           "HOSTNAME=" + record.hostname);
-    SpecPaths paths{volumes_root(), init_binary_};
-    auto spec = build_spec(record, paths);
+    if (auto st = write_network_files(record, store_.dir(record.id)); !st) {
+        undo();
+        return st;
+    }
+    auto spec = build_spec(record, spec_paths(record.id));
     if (!spec) {
         undo();
         return fail(spec.error());
@@ -138,6 +149,34 @@ Status Engine::create(ContainerRecord& record, const RootfsRequest& request) {
     return {};
 }
 
+SpecPaths Engine::spec_paths(const std::string& id) const {
+    return SpecPaths{volumes_root(), init_binary_, store_.dir(id), store_.root() + "/containers",
+                     ""};
+}
+
+Status Engine::join_network_of(const ContainerRecord& record) {
+    std::string other = joined_container(record);
+    auto v = view(other);
+    if (!v) return fail(v.error().wrap("--network container:{}", other.substr(0, 12)));
+    if (v->status != "running" && v->status != "paused")
+        return fail_invalid("cannot join the network of container {}: it is {}", v->record.name,
+                            v->status);
+    SpecPaths paths = spec_paths(record.id);
+    paths.joined_netns = "/proc/" + std::to_string(v->state.pid) + "/ns/net";
+    auto spec = build_spec(record, paths);
+    if (!spec) return fail(spec.error());
+    return write_file_atomic(store_.dir(record.id) + "/bundle/config.json", *spec, 0600,
+                             Durability::survive_crash);
+}
+
+void Engine::detach_networks(const std::string& id) const {
+    std::string file = store_.dir(id) + "/network.json";
+    if (!path_exists(file)) return;
+    if (auto st = net::detach(store_.root(), id); !st)
+        log::debug("detach {} from its networks: {}", id, st.error().what());
+    ::unlink(file.c_str());
+}
+
 std::expected<StartResult, StartError> Engine::start(const std::string& id) {
     auto lock = store_.lock(id);
     if (!lock) return std::unexpected(StartError{125, lock.error()});
@@ -148,6 +187,10 @@ std::expected<StartResult, StartError> Engine::start(const std::string& id) {
     // The previous run's monitor records the exit and then goes: let it finish first.
     if (v->monitored) wait_pid_exit(v->state.monitor_pid, v->state.monitor_start, 5000);
     if (v->status != "created") reap_orphan(id, *v);
+    // The namespace of the container joined is that of its current init: found now.
+    if (!joined_container(v->record).empty())
+        if (auto st = join_network_of(v->record); !st)
+            return std::unexpected(StartError{125, st.error()});
 
     // A caller started with fds 0-2 closed would otherwise get the socket there.
     for (int fd = 0; fd <= 2; ++fd)
@@ -213,6 +256,7 @@ Result<ContainerView> Engine::view(const std::string& id) const {
     if (rt) v.state = std::move(*rt);
     v.status = v.state.status;
     v.monitored = monitor_alive(v.state);
+    v.network = load_attachment(store_.dir(id));
     runtime::StateStore rstore(store_.runtime_root());
     if (v.status == "running" || v.status == "restarting") {
         auto rs = rstore.load(id);
@@ -252,6 +296,7 @@ void Engine::wait_monitor_done(const std::string& id, int timeout_ms) const {
 void Engine::reap_orphan(const std::string& id, ContainerView& v) const {
     runtime::Runtime rt(store_.runtime_root());
     (void)rt.remove(id, true);
+    detach_networks(id);
     if (v.status == "exited" && v.state.status == "exited") (void)store_.save_runtime(id, v.state);
 }
 
@@ -329,6 +374,7 @@ Status Engine::remove(const std::string& id, bool force, bool volumes) {
     }
     if (runtime::StateStore(store_.runtime_root()).load(id))
         HUSK_TRY_CTX(rt.remove(id, true), "remove container {}", v->record.name);
+    detach_networks(id);
     HUSK_TRY(release_rootfs(store_.root(), id, v->record.image_id));
     auto st = store_.remove(id, v->record.name);
     if (!st && st.error().errnum() != ENOENT) return st;

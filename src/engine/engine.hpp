@@ -11,8 +11,10 @@
 
 #include "common/error.hpp"
 #include "common/unique_fd.hpp"
+#include "engine/container_network.hpp"
 #include "engine/record.hpp"
 #include "engine/rootfs_source.hpp"
+#include "engine/spec_builder.hpp"
 #include "engine/store.hpp"
 
 namespace husk::engine {
@@ -22,6 +24,7 @@ struct ContainerView {
     ContainerRuntime state;
     std::string status;      // created, running, paused, restarting, exited
     bool monitored = false;  // a live monitor owns it
+    std::optional<NetworkAttachment> network;  // while attached to a network
 };
 
 struct StartResult {
@@ -64,8 +67,14 @@ public:
 private:
     // Waits until the monitor has recorded the exit (or is gone), up to timeout_ms.
     void wait_monitor_done(const std::string& id, int timeout_ms) const;
-    // Cleans what a dead monitor left: the runtime's state and cgroup, and the record's state.
+    // Cleans what a dead monitor left: the runtime's state and cgroup, its network
+    // endpoints, and the record's state.
     void reap_orphan(const std::string& id, ContainerView& view) const;
+    SpecPaths spec_paths(const std::string& id) const;
+    // --network container:<id>: points the bundle at that container's current namespace.
+    [[nodiscard]] Status join_network_of(const ContainerRecord& record);
+    // What a monitor that died could not detach (network.json still there).
+    void detach_networks(const std::string& id) const;
 
     ContainerStore store_;
     std::string monitor_binary_, init_binary_;

@@ -1,5 +1,7 @@
 #include "engine/inspect.hpp"
 
+#include <algorithm>
+
 #include "engine/ids.hpp"
 
 namespace husk::engine {
@@ -23,6 +25,42 @@ std::string status_text(const ContainerView& v) {
         return "Exited (" + std::to_string(v.state.exit_code) + ") " +
                human_duration(now - parse_rfc3339(v.state.finished_at)) + " ago";
     return "Created";
+}
+
+// Docker's NetworkSettings: the top-level fields describe the first network.
+Json network_settings(const ContainerView& v) {
+    const auto& r = v.record;
+    Json ports = Json::object();
+    for (const auto& e : r.network.expose) ports[e] = nullptr;
+    Json settings = {{"IPAddress", ""}, {"IPPrefixLen", 0}, {"Gateway", ""}, {"MacAddress", ""}};
+    Json endpoint = Json::object();
+    if (v.network) {
+        const auto& a = *v.network;
+        for (const auto& p : a.ports) {
+            std::string key = std::to_string(p.container_port) + "/" + p.proto;
+            if (!ports.contains(key) || ports[key].is_null()) ports[key] = Json::array();
+            ports[key].push_back(
+                {{"HostIp", p.host_ip}, {"HostPort", std::to_string(p.host_port)}});
+        }
+        settings = {{"IPAddress", a.ip},
+                    {"IPPrefixLen", a.prefix},
+                    {"Gateway", a.gateway},
+                    {"MacAddress", a.mac}};
+        endpoint = settings;
+        Json aliases = Json::array();
+        if (a.network != "bridge") {
+            if (!r.name.empty()) aliases.push_back(r.name);
+            for (const auto& al : r.network.aliases) aliases.push_back(al);
+            aliases.push_back(r.id.substr(0, 12));
+        }
+        endpoint["Aliases"] = aliases;
+    }
+    Json networks = Json::object();
+    if (r.network_mode != "none" && !r.network_mode.starts_with("container:"))
+        networks[r.network_mode] = endpoint;
+    settings["Ports"] = ports;
+    settings["Networks"] = networks;
+    return settings;
 }
 
 Json inspect_json(const ContainerView& v) {
@@ -62,6 +100,11 @@ Json inspect_json(const ContainerView& v) {
                                     {"MaximumRetryCount", r.restart.max_retries}};
     host_config["AutoRemove"] = r.auto_remove;
     host_config["NetworkMode"] = r.network_mode;
+    host_config["PublishAllPorts"] = r.network.publish_all;
+    host_config["Dns"] = r.network.dns;
+    host_config["DnsSearch"] = r.network.dns_search;
+    host_config["DnsOptions"] = r.network.dns_options;
+    host_config["ExtraHosts"] = r.network.extra_hosts;
     host_config["ReadonlyRootfs"] = r.read_only;
     host_config["Init"] = r.init;
     host_config["LogConfig"] = {
@@ -102,8 +145,26 @@ Json inspect_json(const ContainerView& v) {
                 {"GraphDriver", {{"Data", {{"MergedDir", r.rootfs}}}}},
                 {"Mounts", mounts},
                 {"Config", config},
-                {"NetworkSettings",
-                 {{"Networks", {{r.network_mode, Json::object()}}}, {"Ports", Json::object()}}}};
+                {"NetworkSettings", network_settings(v)}};
+    out["Config"]["ExposedPorts"] = Json::object();
+    for (const auto& e : r.network.expose) out["Config"]["ExposedPorts"][e] = Json::object();
+    return out;
+}
+
+// ps's PORTS: "0.0.0.0:8080->80/tcp, 443/tcp" (exposed but not published).
+std::string ports_text(const ContainerView& v) {
+    std::string out;
+    std::vector<std::string> published;
+    if (v.network)
+        for (const auto& p : v.network->ports) {
+            std::string key = std::to_string(p.container_port) + "/" + p.proto;
+            published.push_back(key);
+            out += (out.empty() ? "" : ", ") + p.host_ip + ":" + std::to_string(p.host_port) +
+                   "->" + key;
+        }
+    for (const auto& e : v.record.network.expose)
+        if (std::find(published.begin(), published.end(), e) == published.end())
+            out += (out.empty() ? "" : ", ") + e;
     return out;
 }
 
@@ -136,7 +197,7 @@ Json ps_json(const ContainerView& v, bool no_trunc) {
                 {"Mounts", mounts},
                 {"Names", r.name},
                 {"Networks", r.network_mode},
-                {"Ports", ""},
+                {"Ports", ports_text(v)},
                 {"RunningFor", human_duration(now_ns() - parse_rfc3339(r.created)) + " ago"},
                 {"Size", ""},
                 {"State", v.status},

@@ -13,6 +13,8 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(RestartPolicy, name, max_retries
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(LogOptions, max_size, max_file)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(MountRecord, type, name, source, destination,
                                                 read_only, options)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(NetworkRequest, publish, publish_all, expose, ip,
+                                                aliases, dns, dns_search, dns_options, extra_hosts)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(HealthLogEntry, start, end, exit_code, output)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ContainerRuntime, status, pid, monitor_pid,
                                                 monitor_start, started_at, finished_at, exit_code,
@@ -45,6 +47,7 @@ void to_json(nlohmann::json& j, const ContainerRecord& r) {
                        {"stop_signal", r.stop_signal},
                        {"stop_timeout", r.stop_timeout},
                        {"network_mode", r.network_mode},
+                       {"network", r.network},
                        {"restart", r.restart},
                        {"log", r.log},
                        {"mounts", r.mounts},
@@ -81,6 +84,7 @@ void from_json(const nlohmann::json& j, ContainerRecord& r) {
     get(j, "stop_signal", r.stop_signal);
     get(j, "stop_timeout", r.stop_timeout);
     get(j, "network_mode", r.network_mode);
+    get(j, "network", r.network);
     get(j, "restart", r.restart);
     get(j, "log", r.log);
     get(j, "mounts", r.mounts);

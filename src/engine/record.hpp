@@ -38,6 +38,18 @@ struct MountRecord {
     std::string options;  // tmpfs options
 };
 
+// What the user asked of the network (Docker's run flags); the addresses and host ports
+// actually given are in <container dir>/network.json while the container runs.
+struct NetworkRequest {
+    std::vector<std::string> publish;  // -p specs, as typed
+    bool publish_all = false;          // -P: every exposed port on a random host port
+    std::vector<std::string> expose;   // --expose, plus the image's ExposedPorts
+    std::string ip;                    // --ip
+    std::vector<std::string> aliases;  // --network-alias
+    std::vector<std::string> dns, dns_search, dns_options;  // --dns, --dns-search, --dns-option
+    std::vector<std::string> extra_hosts;                   // --add-host NAME:IP
+};
+
 struct ContainerRecord {
     std::string id;
     std::string name;
@@ -61,7 +73,9 @@ struct ContainerRecord {
     bool init = false;
     std::string stop_signal = "SIGTERM";
     int stop_timeout = 10;
-    std::string network_mode = "none";
+    // none, host, bridge (Docker's default), container:<id>, or a user network's name
+    std::string network_mode = "bridge";
+    NetworkRequest network;
     RestartPolicy restart;
     LogOptions log;
     std::optional<oci::HealthConfig> healthcheck;

@@ -11,6 +11,7 @@
 
 #include "common/files.hpp"
 #include "common/safe_path.hpp"
+#include "engine/container_network.hpp"
 #include "oci/runtime_spec.hpp"
 
 namespace husk::engine {
@@ -281,6 +282,10 @@ Result<std::string> build_spec(const ContainerRecord& r, const SpecPaths& paths)
     spec["hostname"] = r.hostname;
 
     auto& linux_config = spec["linux"];
+    if (!paths.joined_netns.empty()) {
+        for (auto& ns : linux_config["namespaces"])
+            if (ns["type"] == "network") ns["path"] = paths.joined_netns;
+    }
     if (r.network_mode == "host") {
         auto& ns = linux_config["namespaces"];
         for (auto it = ns.begin(); it != ns.end(); ++it)
@@ -383,6 +388,10 @@ Result<std::string> build_spec(const ContainerRecord& r, const SpecPaths& paths)
 
     // Mounts: the defaults, then the user's (later destinations win, as in Docker).
     auto& mounts = spec["mounts"];
+    if (!paths.container_dir.empty())
+        for (const auto& [source, target] :
+             network_file_mounts(r, paths.container_dir, paths.containers_dir))
+            mounts.push_back(mount_entry(target, "bind", source, {"rbind", "rprivate"}));
     for (const auto& m : r.mounts) {
         for (auto it = mounts.begin(); it != mounts.end(); ++it)
             if ((*it)["destination"] == m.destination) {

@@ -12,6 +12,10 @@ namespace husk::engine {
 struct SpecPaths {
     std::string volumes_root;  // <root>/volumes
     std::string init_binary;   // the reaper bind-mounted at /dev/init for --init
+    std::string container_dir;   // <root>/containers/<id>: hosts, resolv.conf, hostname
+    std::string containers_dir;  // <root>/containers
+    // --network container:<id>: that container's /proc/<pid>/ns/net (known at start only)
+    std::string joined_netns;
 };
 
 [[nodiscard]] Result<std::string> build_spec(const ContainerRecord& record, const SpecPaths& paths);

@@ -302,6 +302,7 @@ Result<Attachment> attach(const std::string& root, const AttachOptions& o) {
     e.hostname = o.hostname;
     e.aliases = o.aliases;
     e.hosts_path = o.hosts_path;
+    e.extra_hosts = o.extra_hosts;
 
     std::set<Ipv4> used;
     for (const auto& [id, other] : n.endpoints) used.insert(other.ip);

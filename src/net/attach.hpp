@@ -25,6 +25,7 @@ struct AttachOptions {
     // writes it, and rewrites it in place (the bind mount pins the inode) whenever a peer on
     // a user network comes or goes: live name resolution without a DNS server.
     std::string hosts_path;
+    std::vector<std::string> extra_hosts;  // --add-host NAME:IP, kept in the hosts file
 };
 
 struct Attachment {

@@ -48,6 +48,12 @@ std::string container_hosts(const Endpoint& self, const std::vector<const Endpoi
     std::string mine = names_of(self, false);
     if (!mine.empty()) out += self.ip.str() + "\t" + mine + "\n";
     for (const auto* p : peers) out += p->ip.str() + "\t" + names_of(*p, true) + "\n";
+    for (const auto& h : self.extra_hosts) {
+        // NAME:IP; the address may itself hold colons (IPv6).
+        auto colon = h.find(':');
+        if (colon == std::string::npos) continue;
+        out += h.substr(colon + 1) + "\t" + h.substr(0, colon) + "\n";
+    }
     return out;
 }
 

@@ -17,7 +17,8 @@ namespace husk::net {
 std::string container_resolv_conf(const std::string& host_resolv_conf,
                                   const std::string& nameserver = "");
 // localhost lines, the container's own address with its hostname and aliases, and on user
-// networks every peer's address with its hostname, aliases and container id.
+// networks every peer's address with its hostname, aliases and container id, then the
+// endpoint's extra hosts (--add-host).
 std::string container_hosts(const Endpoint& self, const std::vector<const Endpoint*>& peers);
 
 }  // namespace husk::net

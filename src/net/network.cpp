@@ -22,7 +22,7 @@ json to_json(const Network& n) {
             {"container_id", e.container_id}, {"ip", e.ip.str()},     {"mac", mac_str(e.mac)},
             {"host_veth", e.host_veth},       {"ifname", e.ifname},   {"netns", e.netns},
             {"hostname", e.hostname},         {"aliases", e.aliases}, {"ports", ports},
-            {"hosts_path", e.hosts_path}};
+            {"hosts_path", e.hosts_path}, {"extra_hosts", e.extra_hosts}};
     }
     json j = {{"name", n.name},           {"id", n.id},
               {"driver", "bridge"},       {"bridge", n.bridge},
@@ -76,6 +76,7 @@ Result<Network> network_from_json(const json& j) {
             ep.hostname = e.value("hostname", "");
             ep.aliases = e.value("aliases", std::vector<std::string>{});
             ep.hosts_path = e.value("hosts_path", "");
+            ep.extra_hosts = e.value("extra_hosts", std::vector<std::string>{});
             for (const auto& p : e.at("ports")) {
                 auto hip = parse_ipv4(p.at("host_ip").get<std::string>());
                 if (!hip) return fail(hip.error());

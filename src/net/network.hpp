@@ -26,6 +26,7 @@ struct Endpoint {
     std::vector<std::string> aliases;
     std::vector<PortBinding> ports;
     std::string hosts_path;  // the container's /etc/hosts on the host, kept up to date
+    std::vector<std::string> extra_hosts;  // --add-host NAME:IP lines kept in that file
 };
 
 struct Network {

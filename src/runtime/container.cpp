@@ -486,6 +486,10 @@ Result<pid_t> Runtime::spawn(const CreateOptions& options, bool keep_child) {
                                        state_json(state, ContainerStatus::creating)));
 
     t_finish.done();
+    if (keep_child && options.before_start) {
+        trace::Step t_hook("before start", "the caller's setup (networks)");
+        HUSK_TRY(options.before_start(pid));
+    }
     if (keep_child) {
         trace::Step t_exec("start and exec", "{}", spec.process.args.front());
         HUSK_TRY(sync_send(parent_end.get(), SyncType::start));

@@ -3,6 +3,7 @@
 // run/list` do, as a library the CLI (and later the engine) calls in-process.
 #include <sys/types.h>
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,10 @@ struct CreateOptions {
     std::string bundle = ".";
     std::string pid_file;
     std::string console_socket;  // where the pty master goes when process.terminal is true
+    // run() only: called once the container exists (its namespaces too) and before its
+    // process starts, with the init's pid: an engine attaches networks here. A failure
+    // undoes the create.
+    std::function<Status(int pid)> before_start;
 };
 
 class Runtime {

@@ -407,3 +407,14 @@ common_teardown() {
 	fi
 	return $rc
 }
+
+# A husk store the test made: its networks (the default one comes with the first `husk run`
+# or build RUN step) go with it, so no bridge or nft table of it outlives the test.
+remove_store_networks() { # ROOT RUNROOT
+	[[ -d "$1/networks" ]] || return 0
+	local n
+	"$HUSK" --root "$1" --runroot "$2" network prune >/dev/null 2>&1 || true
+	for n in $("$HUSK" --root "$1" --runroot "$2" network ls -q 2>/dev/null); do
+		"$HUSK" --root "$1" --runroot "$2" network rm "$n" >/dev/null 2>&1 || true
+	done
+}

@@ -20,6 +20,7 @@ build_setup_file() {
 }
 
 build_teardown_file() {
+	remove_store_networks "$STORE" "$STORE/run"
 	grep -o " $STORE[^ ]*" /proc/self/mountinfo 2>/dev/null | sort -r | while read -r m; do
 		umount -l "$m" 2>/dev/null || true
 	done

@@ -238,24 +238,39 @@ setup() { new_context; }
 	assert_clean
 }
 
-@test "RUN --network: none by default (only lo), host on request; --mount=type=cache persists" {
+@test "RUN --network: the bridge by default, none and host on request; --mount=type=cache persists" {
 	cat >"$CTX/Dockerfile" <<-'EOF'
 	FROM busybox
-	RUN echo $(ls /sys/class/net) >/none.txt
+	RUN echo $(ls /sys/class/net) $(ip -4 -o addr show eth0 | grep -c inet) >/bridge.txt
+	RUN --network=none echo $(ls /sys/class/net) >/none.txt
 	RUN --network=host echo $(ls /sys/class/net) >/host.txt
 	RUN --mount=type=cache,target=/cache echo x >>/cache/count && wc -l </cache/count >/count
-	CMD ["cat", "/none.txt", "/host.txt", "/count"]
+	CMD ["cat", "/bridge.txt", "/none.txt", "/host.txt", "/count"]
 	EOF
 	run husk build -t net "$CTX"
 	assert_success
 	run_husk_image net
-	assert_equal "${lines[0]}" "lo"
-	assert_contains "${lines[1]}" "$(ls /sys/class/net | head -1)"
-	assert_equal "${lines[2]}" "1"
+	assert_equal "${lines[0]}" "eth0 lo 1"
+	assert_equal "${lines[1]}" "lo"
+	assert_contains "${lines[2]}" "$(ls /sys/class/net | head -1)"
+	assert_equal "${lines[3]}" "1"
+	# The RUN containers are detached again: the default network has no endpoint left.
+	assert_equal "$(husk network inspect bridge | jq '.[0].endpoints | length')" 0
+	# The bind-mounted /etc/resolv.conf and /etc/hosts are in no layer (busybox has neither).
+	local layer
+	husk save -o "$BATS_TEST_TMPDIR/net.tar" net
+	mkdir -p "$BATS_TEST_TMPDIR/net"
+	tar -xf "$BATS_TEST_TMPDIR/net.tar" -C "$BATS_TEST_TMPDIR/net"
+	[[ $(jq '.[0].Layers | length' "$BATS_TEST_TMPDIR/net/manifest.json") -ge 2 ]]
+	for layer in $(jq -r '.[0].Layers[]' "$BATS_TEST_TMPDIR/net/manifest.json"); do
+		run tar -tf "$BATS_TEST_TMPDIR/net/$layer"
+		assert_not_contains "$output" "resolv.conf"
+		assert_not_contains "$output" "etc/hosts"
+	done
 	run husk build --no-cache -t net "$CTX"
 	assert_success
 	run_husk_image net
-	assert_equal "${lines[2]}" "2"
+	assert_equal "${lines[3]}" "2"
 	# The cache mount is not part of the image.
 	run_husk_image net ls /cache
 	assert_equal "$output" ""

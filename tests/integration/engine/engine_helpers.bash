@@ -3,6 +3,7 @@
 # force-removes whatever the test left and fails on leftover mounts, runtime state or
 # cgroups.
 bats_require_minimum_version 1.5.0
+load ../helpers
 
 engine_setup_file() {
 	export ENGINE_ROOTFS_SRC="$HUSK_BUSYBOX_BUNDLE/rootfs"
@@ -35,6 +36,20 @@ engine_teardown() {
 			leftover="$leftover cgroup of $id"
 		fi
 	done
+	# The default network is made on first use: the test's store takes its bridge and nft
+	# table away with it, and nothing of the store may remain on the host.
+	local table bridge
+	table=$("${H[@]}" network inspect bridge 2>/dev/null | jq -r '.[0].firewall_table // empty' || true)
+	bridge=$("${H[@]}" network inspect bridge 2>/dev/null | jq -r '.[0].bridge // empty' || true)
+	remove_store_networks "$T/root" "$T/run"
+	if [ -n "$bridge" ] && ip link show "$bridge" >/dev/null 2>&1; then
+		leftover="$leftover bridge $bridge"
+		ip link del "$bridge" 2>/dev/null || true
+	fi
+	if [ -n "$table" ] && nft list table $table >/dev/null 2>&1; then
+		leftover="$leftover nft table $table"
+		nft delete table $table 2>/dev/null || true
+	fi
 	rm -rf "$T"
 	if [ -n "$leftover" ]; then
 		echo "leftovers: $leftover" >&2

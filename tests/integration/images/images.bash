@@ -56,6 +56,7 @@ images_setup() {
 }
 
 images_teardown() {
+	remove_store_networks "$STORE" "$STORE/run"
 	# Whatever `husk image mount` left mounted under this test's store.
 	grep -o " $STORE[^ ]*" /proc/self/mountinfo 2>/dev/null | sort -r | while read -r m; do
 		umount -l "$m" 2>/dev/null || true
