@@ -1,6 +1,8 @@
 #include "engine/rootless_net.hpp"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/mount.h>
@@ -14,6 +16,7 @@
 #include <thread>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "common/files.hpp"
 #include "common/scope_exit.hpp"
@@ -34,7 +37,8 @@ std::string tail_of(const std::string& path) {
 
 // Starts `argv` with stdin/stdout on /dev/null and stderr into `log`; extra fds listed in
 // `keep` stay open (they must not be O_CLOEXEC in the child).
-Result<pid_t> spawn(const std::vector<std::string>& args, const std::string& log, int keep = -1) {
+Result<pid_t> spawn(const std::vector<std::string>& args, const std::string& log, int keep = -1,
+                    const std::string& cwd = "") {
     std::vector<char*> argv;
     for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
     argv.push_back(nullptr);
@@ -48,6 +52,13 @@ Result<pid_t> spawn(const std::vector<std::string>& args, const std::string& log
         ::dup2(null, 1);
         ::dup2(log_fd.get(), 2);
         if (keep >= 0) ::fcntl(keep, F_SETFD, 0);
+        if (!cwd.empty() && ::chdir(cwd.c_str()) != 0) ::_exit(127);
+        // The monitor ignores SIGPIPE and blocks what its signalfd reads: the helper starts
+        // clean (pasta refuses to start when SIGPIPE is already ignored).
+        for (int sig = 1; sig < NSIG; ++sig) ::signal(sig, SIG_DFL);
+        sigset_t none;
+        sigemptyset(&none);
+        ::sigprocmask(SIG_SETMASK, &none, nullptr);
         ::setsid();  // out of the monitor's process group: its signals are not ours
         ::execvp(argv[0], argv.data());
         ::dprintf(2, "exec %s: %s\n", argv[0], ::strerror(errno));
@@ -141,8 +152,13 @@ Status slirp_api(const std::string& socket_path, const std::string& request) {
 // its API socket afterwards.
 Status start_slirp(RootlessNet& net, const std::vector<ForwardedPort>& ports,
                    const std::string& dir) {
-    std::string api = dir + "/slirp.sock", log = dir + "/slirp4netns.log";
-    (void)::unlink(api.c_str());
+    // A unix socket path has 108 bytes: slirp4netns binds it relative to the container dir
+    // (its cwd), and we connect through a dir fd.
+    std::string log = dir + "/slirp4netns.log";
+    (void)::unlink((dir + "/slirp.sock").c_str());
+    UniqueFd dir_fd(::open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!dir_fd) return fail_errno("open {}", dir);
+    std::string api = fmt::format("/proc/self/fd/{}/slirp.sock", dir_fd.get());
     int pipefd[2];
     if (::pipe2(pipefd, O_CLOEXEC) != 0) return fail_errno("pipe");
     UniqueFd ready_r(pipefd[0]), ready_w(pipefd[1]);
@@ -150,9 +166,9 @@ Status start_slirp(RootlessNet& net, const std::vector<ForwardedPort>& ports,
         "slirp4netns",       "--configure",
         "--mtu=65520",       "--disable-host-loopback",
         "--netns-type=path", fmt::format("--ready-fd={}", ready_w.get()),
-        "--api-socket",      api,
+        "--api-socket",      "slirp.sock",
         net.netns_file,      "tap0"};
-    auto pid = spawn(args, log, ready_w.get());
+    auto pid = spawn(args, log, ready_w.get(), dir);
     if (!pid) return fail(pid.error());
     net.pid = *pid;
     ready_w.reset();
@@ -172,7 +188,86 @@ Status start_slirp(RootlessNet& net, const std::vector<ForwardedPort>& ports,
     return {};
 }
 
+// A free port on the host for `-p 80`: what the kernel gives a bind to port 0.
+Result<uint16_t> free_host_port(const std::string& ip, bool udp) {
+    UniqueFd fd(::socket(AF_INET, (udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC, 0));
+    if (!fd) return fail_errno("socket");
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    if (::inet_pton(AF_INET, ip.empty() ? "0.0.0.0" : ip.c_str(), &addr.sin_addr) != 1)
+        return fail_invalid("-p: {:?} is not an IPv4 address", ip);
+    if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
+        return fail_errno("-p: pick a free port on {}", ip.empty() ? "0.0.0.0" : ip);
+    socklen_t len = sizeof addr;
+    ::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&addr), &len);
+    return ntohs(addr.sin_port);
+}
+
+Result<std::pair<int, int>> port_range(const std::string& text, const std::string& spec) {
+    try {
+        size_t dash = text.find('-');
+        int first = std::stoi(text.substr(0, dash));
+        int last = dash == std::string::npos ? first : std::stoi(text.substr(dash + 1));
+        if (first < 1 || last > 65535 || last < first) throw std::out_of_range(text);
+        return std::pair{first, last};
+    } catch (const std::exception&) {
+        return fail_invalid("-p {}: bad port {:?}", spec, text);
+    }
+}
+
 }  // namespace
+
+bool is_rootless_network_mode(const std::string& mode) {
+    return mode == "pasta" || mode == "slirp4netns";
+}
+
+Result<std::vector<ForwardedPort>> forwarded_ports(const std::vector<std::string>& publish) {
+    std::vector<ForwardedPort> out;
+    for (const auto& spec : publish) {
+        std::string text = spec;
+        bool udp = false;
+        if (auto slash = text.find('/'); slash != std::string::npos) {
+            udp = text.substr(slash + 1) == "udp";
+            text.resize(slash);
+        }
+        std::vector<std::string> parts;
+        for (size_t start = 0;;) {
+            size_t colon = text.find(':', start);
+            parts.push_back(text.substr(start, colon - start));
+            if (colon == std::string::npos) break;
+            start = colon + 1;
+        }
+        if (parts.size() > 3) return fail_invalid("-p {}: too many fields", spec);
+        std::string ip = parts.size() == 3 ? parts[0] : "";
+        std::string host = parts.size() >= 2 ? parts[parts.size() - 2] : "";
+        auto container = port_range(parts.back(), spec);
+        if (!container) return fail(container.error());
+        int count = container->second - container->first + 1;
+        int host_first = 0;
+        if (!host.empty()) {
+            auto h = port_range(host, spec);
+            if (!h) return fail(h.error());
+            if (h->second - h->first + 1 != count && h->first != h->second)
+                return fail_invalid("-p {}: the host and container ranges differ in size", spec);
+            host_first = h->first;
+        }
+        for (int i = 0; i < count; ++i) {
+            ForwardedPort p;
+            p.host_ip = ip;
+            p.udp = udp;
+            p.container_port = static_cast<uint16_t>(container->first + i);
+            if (host_first != 0) {
+                p.host_port = static_cast<uint16_t>(host_first + i);
+            } else {
+                auto free = free_host_port(ip, udp);
+                if (!free) return fail(free.error());
+                p.host_port = *free;
+            }
+            out.push_back(p);
+        }
+    }
+    return out;
+}
 
 Result<RootlessNetDriver> parse_rootless_net_driver(const std::string& name) {
     if (name == "pasta") return RootlessNetDriver::pasta;
@@ -209,6 +304,23 @@ Result<RootlessNet> start_rootless_network(RootlessNetDriver driver, pid_t conta
             started.error().wrap("rootless network ({})", rootless_net_driver_name(driver)));
     undo.dismiss();
     return net;
+}
+
+Status save_rootless_attachment(const std::string& dir, const RootlessNet& net,
+                                const std::vector<ForwardedPort>& ports) {
+    nlohmann::json j = {{"network", rootless_net_driver_name(net.driver)},
+                        {"ports", nlohmann::json::array()}};
+    for (const auto& p : ports)
+        j["ports"].push_back({{"host_ip", p.host_ip.empty() ? "0.0.0.0" : p.host_ip},
+                              {"host_port", p.host_port},
+                              {"container_port", p.container_port},
+                              {"proto", p.udp ? "udp" : "tcp"}});
+    return write_file_atomic(dir + "/network.json", j.dump(2) + "\n", 0644,
+                             Durability::survive_crash);
+}
+
+void remove_rootless_attachment(const std::string& dir) {
+    (void)::unlink((dir + "/network.json").c_str());
 }
 
 void stop_rootless_network(const RootlessNet& net) {

@@ -25,6 +25,14 @@ struct ForwardedPort {
     bool udp = false;
 };
 
+// Whether a network mode is one of the rootless drivers ("pasta", "slirp4netns").
+bool is_rootless_network_mode(const std::string& mode);
+
+// `-p` specs as typed (`[ip:][host[-host]:]container[-container][/proto]`, already checked
+// by `husk run`) as the ports to forward; a missing host port gets a free one of the host's.
+[[nodiscard]] Result<std::vector<ForwardedPort>> forwarded_ports(
+    const std::vector<std::string>& publish);
+
 // The running helper; stop it with stop_rootless_network.
 struct RootlessNet {
     RootlessNetDriver driver = RootlessNetDriver::pasta;
@@ -40,6 +48,12 @@ struct RootlessNet {
                                                          pid_t container_pid,
                                                          const std::vector<ForwardedPort>& ports,
                                                          const std::string& dir);
+// <dir>/network.json for `husk port`, `ps` and `inspect` (the shape container_network.hpp
+// reads: network, ports), and its removal.
+[[nodiscard]] Status save_rootless_attachment(const std::string& dir, const RootlessNet& net,
+                                              const std::vector<ForwardedPort>& ports);
+void remove_rootless_attachment(const std::string& dir);
+
 // Stops the helper and removes the namespace's file. Idempotent.
 void stop_rootless_network(const RootlessNet& net);
 

@@ -257,14 +257,16 @@ Result<pid_t> Runtime::spawn(const CreateOptions& options, bool keep_child) {
     if (!cgroup_host) return fail(cgroup_host.error().wrap("detect cgroups"));
     std::string no_cgroup_reason;
     if (rootless_) *cgroup_host = rootless_cgroups(*cgroup_host, no_cgroup_reason);
-    auto limits = plan_resources(cgroup_caps(*cgroup_host), spec.linux.resources);
+    // Without a cgroup the device rules have nothing to attach to; the devices are host
+    // binds the user could open anyway.
+    oci::Resources wanted = spec.linux.resources;
+    if (!no_cgroup_reason.empty()) wanted.devices.clear();
+    auto limits = plan_resources(cgroup_caps(*cgroup_host), wanted);
     if (!limits && !no_cgroup_reason.empty())
         return fail(limits.error().wrap("linux.resources: rootless: {}", no_cgroup_reason));
     if (!limits) return fail(limits.error());
     auto device_limits = take_device_writes(*limits);
     if (!no_cgroup_reason.empty()) {
-        // Without a cgroup the device rules have nothing to attach to; the devices are host
-        // binds the user could open anyway.
         if (!limits->empty())
             return fail_invalid("linux.resources: rootless: {}; drop the limits", no_cgroup_reason);
         device_limits.clear();

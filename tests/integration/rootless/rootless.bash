@@ -18,6 +18,9 @@ rootless_user_setup() {
 	chmod 0755 "$RL_DIR"
 	export RL_HOME="$RL_DIR/home"
 	useradd -m -d "$RL_HOME" -s /bin/sh -K SUB_UID_COUNT=0 -K SUB_GID_COUNT=0 "$RL_USER"
+	# Container ids other than root are subordinate ids on the host: they must be able to
+	# reach a rootfs kept in the home (docs/RUNTIME.md, user namespaces).
+	chmod 0755 "$RL_HOME"
 	export RL_UID RL_GID
 	RL_UID=$(id -u "$RL_USER")
 	RL_GID=$(id -g "$RL_USER")
@@ -36,13 +39,23 @@ rootless_user_setup() {
 	# The tools: the build dir is world-readable; PATH finds husk and husk-runtime.
 	export RL_BIN
 	RL_BIN=$(dirname "$HUSK")
+	# pasta and slirp4netns open /dev/net/tun as the user: Debian's udev makes it 0666, this
+	# VM (no udev) has it 0600. The user's commands then see a 0666 node of the same device,
+	# bound over it in a mount namespace of their own; the host's node is left alone.
+	export RL_TUN=""
+	if [[ "$(stat -c %a /dev/net/tun 2>/dev/null)" != 666 ]]; then
+		RL_TUN="$RL_DIR/tun"
+		mknod -m 0666 "$RL_TUN" c 10 200
+	fi
 	export RL_TAR="$RL_DIR/busybox.tar"
 	install -m 0644 "${HUSK_BUSYBOX_TAR:-$RL_BIN/images/busybox.tar}" "$RL_TAR"
 }
 
 # Runs a command as the test user, in its home, with only the variables a login would set.
 as_user() {
-	(cd "$RL_HOME" && setpriv --reuid="$RL_UID" --regid="$RL_GID" --init-groups \
+	local wrap=()
+	[[ -n "${RL_TUN:-}" ]] && wrap=(unshare -m --propagation slave sh -c 'mount --bind "$0" /dev/net/tun && exec "$@"' "$RL_TUN")
+	(cd "$RL_HOME" && "${wrap[@]}" setpriv --reuid="$RL_UID" --regid="$RL_GID" --init-groups \
 		env -i HOME="$RL_HOME" USER="$RL_USER" LOGNAME="$RL_USER" \
 		PATH="$RL_BIN:/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin" \
 		XDG_RUNTIME_DIR="$RL_RUN" ${RL_ENV:-} timeout 120 "$@")

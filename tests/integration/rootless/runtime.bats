@@ -61,8 +61,8 @@ cfg() { # JQ [ARGS...]: edits the bundle's config.json (as root, then gives it b
 		.linux.uidMappings = [{containerID: 0, hostID: $u, size: 1}, {containerID: 1, hostID: $s, size: 65536}]
 		| .linux.gidMappings = [{containerID: 0, hostID: $g, size: 1}, {containerID: 1, hostID: $s, size: 65536}]
 		| .process.user = {uid: 1000, gid: 1000} | .process.args = ["sleep", "60"]'
-	run as_user husk-runtime run --detach --bundle "$B" "$ID"
-	assert_success
+	# Not through `run`: the detached container would hold its output pipe open.
+	as_user husk-runtime run --detach --bundle "$B" "$ID" >"$RL_DIR/out.$ID" 2>&1
 	local pid
 	pid=$(as_user husk-runtime state "$ID" | jq -r .pid)
 	assert_equal "$(host_ids "$pid" Uid)" "$((RL_SUBUID + 999))" "host uid of container uid 1000"
