@@ -162,6 +162,24 @@ Status mount_at(int root_fd, const MountStep& step, const std::string& target,
                 mounted = remount_bind(fd_path(again->get()), step.flags, step.destination);
             }
         }
+        // devpts' gid= (the host's tty group) may be unmapped in a user namespace that maps
+        // one id only: the kernel says EINVAL; the ptys then belong to the process's group
+        // (runc retries the same way).
+        if (!mounted && step.fstype == "devpts" && mounted.error().errnum() == EINVAL &&
+            step.data.find("gid=") != std::string::npos) {
+            std::string data;
+            size_t start = 0;
+            while (start <= step.data.size()) {
+                size_t comma = step.data.find(',', start);
+                std::string opt = step.data.substr(start, comma - start);
+                if (!opt.starts_with("gid=") && !opt.empty())
+                    data += (data.empty() ? "" : ",") + opt;
+                if (comma == std::string::npos) break;
+                start = comma + 1;
+            }
+            mounted = do_mount(step.source, target, step.fstype.c_str(), step.flags, data,
+                               step.destination);
+        }
         if (!mounted) return mounted;
     }
 

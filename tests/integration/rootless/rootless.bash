@@ -75,7 +75,11 @@ rootless_user_teardown() {
 	[[ -n "$ids" ]] && uh rm -f $ids >/dev/null 2>&1
 	local pid
 	pid=$(holder_pid)
-	[[ -n "$pid" ]] && kill -9 "$pid" 2>/dev/null
+	if [[ -n "$pid" ]]; then
+		kill -9 "$pid" 2>/dev/null
+		# userdel refuses a user that still has a process.
+		for _ in $(seq 50); do [[ -d /proc/$pid ]] || break; sleep 0.1; done
+	fi
 	userdel -r "$RL_USER" >/dev/null 2>&1 || userdel "$RL_USER" >/dev/null 2>&1
 	sed -i "/^$RL_USER:/d" /etc/subuid /etc/subgid
 	# Files the user's subordinate ids own are removed as root.
