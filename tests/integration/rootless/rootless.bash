@@ -80,6 +80,11 @@ rootless_user_teardown() {
 		# userdel refuses a user that still has a process.
 		for _ in $(seq 50); do [[ -d /proc/$pid ]] || break; sleep 0.1; done
 	fi
+	# Helpers (pasta, slirp4netns) end with their monitors, a moment after `rm -f`; userdel
+	# refuses a user that still has a process. What remains was started here: stopped by pid.
+	for _ in $(seq 50); do [[ -z "$(ps -u "$RL_USER" -o pid= 2>/dev/null)" ]] && break; sleep 0.1; done
+	for pid in $(ps -u "$RL_USER" -o pid= 2>/dev/null); do kill -9 "$pid" 2>/dev/null; done
+	sleep 0.2
 	userdel -r "$RL_USER" >/dev/null 2>&1 || userdel "$RL_USER" >/dev/null 2>&1
 	sed -i "/^$RL_USER:/d" /etc/subuid /etc/subgid
 	# Files the user's subordinate ids own are removed as root.
