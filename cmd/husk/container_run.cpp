@@ -33,6 +33,7 @@ using engine::Frame;
 
 struct RunFlags {
     std::string rootfs, name, workdir, user, hostname, entrypoint, stop_signal, network = "bridge";
+    std::string userns;
     engine::NetworkRequest net;
     std::optional<int> stop_timeout;
     std::vector<std::string> env, env_files, labels, volumes, mounts, tmpfs, log_opts;
@@ -93,6 +94,7 @@ void add_run_flags(CLI::App* cmd, RunFlags& f) {
     cmd->add_option("--cap-drop", f.cap_drop, "drop a capability");
     cmd->add_option("--security-opt", f.security_opt,
                     "seccomp=FILE|unconfined, no-new-privileges[:true|false]");
+    cmd->add_option("--userns", f.userns, "keep-id (rootless): your uid is the same inside");
     cmd->add_flag("--privileged", f.privileged,
                   "every capability, no seccomp, no masked paths, every device allowed");
     cmd->add_option("--device", f.devices, "HOST[:CONTAINER[:PERMISSIONS]]");
@@ -433,6 +435,20 @@ Result<engine::ContainerRecord> record_from_flags(const RunFlags& f, engine::Eng
     if (f.cpu_shares) hc["CpuShares"] = f.cpu_shares;
     if (!f.cpuset_cpus.empty()) hc["CpusetCpus"] = f.cpuset_cpus;
     if (f.pids_limit) hc["PidsLimit"] = f.pids_limit;
+    if (!f.userns.empty() && f.userns != "host") {
+        if (f.userns != "keep-id")
+            return fail_invalid("--userns {:?}: supported: keep-id (rootless), host", f.userns);
+        if (!engine::already_in_user_namespace())
+            return fail_invalid(
+                "--userns keep-id: for rootless husk only (root's containers "
+                "share the host's ids unless their config maps them)");
+        auto maps = engine::keep_id_maps();
+        if (!maps) return fail(maps.error().wrap("--userns keep-id"));
+        hc["UsernsMode"] = "keep-id";
+        hc["IdMappings"] = {{"UidMaps", maps->uid_maps}, {"GidMaps", maps->gid_maps}};
+        // podman's keep-id: the process runs as the user's own ids unless --user says else.
+        if (r.user.empty()) r.user = fmt::format("{}:{}", maps->uid, maps->gid);
+    }
     // Rootless: refused here, before anything exists, when no delegated cgroup can take them.
     for (const char* key :
          {"Memory", "MemorySwap", "NanoCpus", "CpuShares", "CpusetCpus", "PidsLimit"}) {

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <climits>
+#include <optional>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -171,6 +172,55 @@ Result<UserDirs> rootless_dirs() {
     dirs.config = *config + "/husk";
     dirs.runroot = *run;
     return dirs;
+}
+
+namespace {
+
+// The host id of our 0, and the number of ids the namespace has.
+Result<std::pair<uint32_t, uint64_t>> read_map(const std::string& file) {
+    auto text = read_file(file);
+    if (!text) return fail(text.error());
+    std::istringstream in(*text);
+    uint64_t inside = 0, outside = 0, count = 0, total = 0;
+    std::optional<uint32_t> own;
+    while (in >> inside >> outside >> count) {
+        if (inside == 0) own = static_cast<uint32_t>(outside);
+        total += count;
+    }
+    if (!own) return fail_invalid("{}: no mapping for 0", file);
+    return std::pair{*own, total};
+}
+
+Result<std::vector<std::array<uint32_t, 3>>> nest(uint32_t id, uint64_t total, const char* what) {
+    if (total <= id)
+        return fail_invalid(
+            "your {} {} must exist inside, but the rootless namespace has {} ids only: add a "
+            "larger range to /etc/sub{}",
+            what, id, total, what);
+    std::vector<std::array<uint32_t, 3>> out;
+    if (id > 0) out.push_back({0, 1, id});
+    out.push_back({id, 0, 1});
+    if (total > id + 1uLL) out.push_back({id + 1, id + 1, static_cast<uint32_t>(total - id - 1)});
+    return out;
+}
+
+}  // namespace
+
+Result<KeepIdMaps> keep_id_maps() {
+    auto u = read_map("/proc/self/uid_map");
+    if (!u) return fail(u.error());
+    auto g = read_map("/proc/self/gid_map");
+    if (!g) return fail(g.error());
+    KeepIdMaps m;
+    m.uid = u->first;
+    m.gid = g->first;
+    auto um = nest(m.uid, u->second, "uid");
+    if (!um) return fail(um.error());
+    auto gm = nest(m.gid, g->second, "gid");
+    if (!gm) return fail(gm.error());
+    m.uid_maps = *um;
+    m.gid_maps = *gm;
+    return m;
 }
 
 bool already_in_user_namespace() {

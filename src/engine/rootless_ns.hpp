@@ -5,7 +5,10 @@
 // owners (ids mapped onto the user's /etc/subuid range), overlays are mounted and stay
 // mounted between commands, the monitor and the runtime run there, and `exec` joins
 // containers whose namespaces that user namespace owns.
+#include <array>
+#include <cstdint>
 #include <string>
+#include <vector>
 
 #include "common/error.hpp"
 
@@ -31,6 +34,16 @@ struct RootlessMaps {
 // user namespace and in its mount namespace, with the same working directory. The caller
 // must be single-threaded.
 [[nodiscard]] Status enter_rootless_namespace(const std::string& state_dir);
+
+// `--userns=keep-id`: maps for a container's own user namespace nested in the rootless one,
+// in which the user's host uid U is U again (the rootless namespace's 0), 0..U-1 are the
+// namespace's 1..U and the rest map onto themselves. Each triple is {container, parent, size}.
+struct KeepIdMaps {
+    uint32_t uid = 0, gid = 0;  // the user's host ids
+    std::vector<std::array<uint32_t, 3>> uid_maps, gid_maps;
+};
+// Read from /proc/self/{uid,gid}_map of the rootless namespace; errors when it is too small.
+[[nodiscard]] Result<KeepIdMaps> keep_id_maps();
 
 // Whether this process is already in a user namespace (then there is nothing to enter).
 bool already_in_user_namespace();

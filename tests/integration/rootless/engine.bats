@@ -130,3 +130,26 @@ teardown() {
 	run uh ps -aq
 	assert_equal "$output" "" "containers left"
 }
+
+@test "--userns=keep-id: the user's uid inside is the user on the host, and so are its files" {
+	mkdir -p "$RL_HOME/keep"
+	chown "$RL_UID:$RL_GID" "$RL_HOME/keep"
+	run uh run -d --name keep --userns=keep-id -v "$RL_HOME/keep:/data" busybox sh -c 'id -u > /data/id; touch /data/made; exec sleep 60'
+	assert_success
+	local i
+	for i in $(seq 50); do [[ -s "$RL_HOME/keep/id" ]] && break; sleep 0.1; done
+	assert_equal "$(cat "$RL_HOME/keep/id")" "$RL_UID" "uid inside"
+	assert_equal "$(stat -c %u "$RL_HOME/keep/made")" "$RL_UID" "host owner of a file it made"
+	local pid
+	pid=$(uh inspect -f '{{.State.Pid}}' keep)
+	assert_equal "$(host_ids "$pid" Uid)" "$RL_UID" "host uid of the process"
+}
+
+@test "--userns=keep-id is refused for root and unknown modes are named" {
+	run uh run --rm --userns=private busybox true
+	assert_failure
+	assert_contains "$output" '--userns "private"'
+	run "$HUSK" --root "$RL_DIR/rootful" --runroot "$RL_DIR/rootful-run" run --rm --userns=keep-id --rootfs "$HUSK_BUSYBOX_BUNDLE/rootfs" true
+	assert_failure
+	assert_contains "$output" "--userns keep-id: for rootless husk only"
+}
