@@ -35,6 +35,7 @@
 #include "health.hpp"
 #include "runtime/container.hpp"
 #include "runtime/state.hpp"
+#include "runtime/trace.hpp"
 
 namespace husk::monitor {
 namespace {
@@ -71,6 +72,9 @@ private:
             log::error("save state: {}", st.error().what());
     }
     void remove_with_husk();
+    // `husk run --debug`: the timeline of this start, into <dir>/trace.log, which the
+    // client prints. Only the first start is traced.
+    void write_trace();
     bool stop_requested() const { return path_exists(dir_ + "/stop-requested"); }
 
     engine::ContainerStore store_;
@@ -180,11 +184,16 @@ Result<pid_t> Monitor::start_container() {
     if (engine::uses_network_driver(record_)) {
         // The namespace exists and nothing runs in it yet: the veth, address and ports are
         // in place before the container's process starts.
+        runtime::trace::Step t_net("network attach", "husk-net attach {}", record_.network_mode);
         auto attached = engine::attach_network(record_, net_binary(), store_.root(), dir_, st->pid);
         if (!attached) return fail(attached.error().wrap("network {}", record_.network_mode));
         for (const auto& s : attached->sysctls_changed) log::warn("set sysctl {}", s);
     }
-    HUSK_TRY(runtime_.start(record_.id));
+    {
+        runtime::trace::Step t_start("start", "the init execs the process");
+        HUSK_TRY(runtime_.start(record_.id));
+    }
+    if (runtime::trace::enabled()) write_trace();
     return st->pid;
 }
 
@@ -318,6 +327,12 @@ bool Monitor::should_restart(int exit_code) {
     if (p.name == "on-failure")
         return exit_code != 0 && (p.max_retries == 0 || state_.restart_count < p.max_retries);
     return false;
+}
+
+void Monitor::write_trace() {
+    log::configure(dir_ + "/trace.log", log::Format::text, true);
+    runtime::trace::report();
+    log::configure(dir_ + "/monitor.log", log::Format::text, false);
 }
 
 void Monitor::remove_with_husk() {
@@ -465,6 +480,8 @@ int main(int argc, char** argv) {
     std::string id = argv[3];
     int sync_fd = argc > 4 ? std::atoi(argv[4]) : -1;
     log::configure(store.dir(id) + "/monitor.log", log::Format::text, false);
+    if (const char* t = std::getenv("HUSK_MONITOR_TRACE"); t != nullptr && *t == '1')
+        runtime::trace::enable(runtime::trace::now_ns());
     auto record = store.load(id);
     if (!record) {
         if (sync_fd >= 0)

@@ -254,7 +254,8 @@ int main(int argc, char** argv) {
     app.add_option("--log-format", log_format, "log format")
         ->check(CLI::IsMember({"text", "json"}));
     app.add_flag("--debug", debug, "debug logging");
-    app.add_flag("--systemd-cgroup", systemd_cgroup, "use systemd cgroups");
+    app.add_flag("--systemd-cgroup", systemd_cgroup,
+                 "put containers in a systemd transient scope (cgroupsPath slice:prefix:name)");
     app.add_option("--rootless", rootless, "rootless mode (true, false, auto)");
 
     husk::runtime::CreateOptions create_opts;
@@ -379,17 +380,10 @@ int main(int argc, char** argv) {
     CLI11_PARSE(app, static_cast<int>(args.size()), args.data());
     husk::log::configure(
         log_path, log_format == "json" ? husk::log::Format::json : husk::log::Format::text, debug);
-    if (systemd_cgroup) {
-        // As sd_booted(3) and runc decide: systemd is PID 1 iff /run/systemd/system exists.
-        if (!husk::path_exists("/run/systemd/system"))
-            return report(husk::Error::invalid(
-                "--systemd-cgroup: systemd is not running on this host (no "
-                "/run/systemd/system), so there is no systemd to make a scope: drop "
-                "--systemd-cgroup to use cgroupfs"));
-        return report(husk::Error::invalid(
-            "--systemd-cgroup: the systemd cgroup driver (a transient scope over D-Bus) is not "
-            "implemented in husk-runtime: drop --systemd-cgroup to use cgroupfs"));
-    }
+    // The systemd driver (a transient scope per container); update and delete read the
+    // scope from the container's state.
+    create_opts.systemd_cgroup = systemd_cgroup;
+    run_opts.systemd_cgroup = systemd_cgroup;
     auto rootless_mode = husk::runtime::parse_rootless_flag(rootless);
     if (!rootless_mode) return report(rootless_mode.error());
     if (app.get_option("--root")->count() == 0 && ::geteuid() != 0) {

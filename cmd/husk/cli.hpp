@@ -42,5 +42,6 @@ void register_image_commands(CLI::App& app, Globals& globals);
 void register_network_commands(CLI::App& app, Globals& globals);
 void register_system_commands(CLI::App& app, Globals& globals);
 void register_build_commands(CLI::App& app, Globals& globals);
+void register_explain_command(CLI::App& app, Globals& globals);
 
 }  // namespace husk::cli

@@ -41,7 +41,7 @@ struct RunFlags {
     std::string memory, memory_swap, cpus, cpuset_cpus, restart = "no";
     int64_t cpu_shares = 0, pids_limit = 0;
     bool detach = false, interactive = false, tty = false, rm = false, read_only = false,
-         privileged = false, init = false, no_healthcheck = false;
+         privileged = false, init = false, no_healthcheck = false, debug = false;
     std::string health_cmd, health_interval, health_timeout, health_start_period;
     int health_retries = 0;
     std::string pull;
@@ -108,6 +108,9 @@ void add_run_flags(CLI::App* cmd, RunFlags& f) {
     cmd->add_option("--health-retries", f.health_retries, "failures before unhealthy");
     cmd->add_flag("--no-healthcheck", f.no_healthcheck, "disable the image's healthcheck");
     cmd->add_option("--pull", f.pull, "missing, always or never (with the image store)");
+    cmd->add_flag("--debug", f.debug,
+                  "print how the container was built: each step (namespaces, mounts, "
+                  "network attach, cgroup, seccomp, exec) with its time");
     // IMAGE [COMMAND [ARG...]]: everything from the first positional on is the container's.
     cmd->prefix_command();
 }
@@ -665,7 +668,10 @@ void register_run_commands(CLI::App& app, Globals& g) {
             g.exit_code = report(id.error());
             return;
         }
-        auto started = eng.start(*id);
+        bool trace = f.debug || g.debug;
+        auto started = eng.start(*id, trace);
+        if (trace)
+            if (auto text = read_file(eng.store().dir(*id) + "/trace.log")) std::cerr << *text;
         if (!started) {
             std::cerr << "husk: " << started.error().error.what() << "\n";
             g.exit_code = started.error().exit_code;

@@ -12,6 +12,7 @@
 #include "cli.hpp"
 #include "common/files.hpp"
 #include "image/archive.hpp"
+#include "image/progress.hpp"
 #include "image/reference.hpp"
 #include "image/registry.hpp"
 #include "image/rootfs.hpp"
@@ -26,6 +27,7 @@ namespace img = husk::image;
 struct RegistryFlags {
     bool tls_verify = true;
     std::string auth_file = img::default_auth_file();
+    std::string cert_dir;
 };
 
 void add_registry_flags(CLI::App* cmd, RegistryFlags& flags) {
@@ -33,13 +35,53 @@ void add_registry_flags(CLI::App* cmd, RegistryFlags& flags) {
                   "verify TLS certificates; --tls-verify=false also allows plain HTTP");
     cmd->add_option("--authfile", flags.auth_file, "credentials file (docker config.json format)")
         ->capture_default_str();
+    cmd->add_option("--cert-dir", flags.cert_dir,
+                    "the registry's certificates: *.crt CAs (added to the system's), "
+                    "*.cert/*.key client certificate (default: /etc/containers/certs.d/HOST:PORT)");
 }
 
 img::ClientOptions client_options(const RegistryFlags& flags) {
     img::ClientOptions o;
     o.tls_verify = flags.tls_verify;
     o.auth_file = flags.auth_file;
+    o.cert_dir = flags.cert_dir;
     return o;
+}
+
+// Progress on stderr: bars on a terminal, lines otherwise, nothing with --quiet.
+std::unique_ptr<img::ProgressBars> wire_progress(img::TransferOptions& o, bool quiet) {
+    if (quiet) return nullptr;
+    const char* term = std::getenv("TERM");
+    if (::isatty(STDERR_FILENO) && (term == nullptr || std::string(term) != "dumb")) {
+        auto bars = std::make_unique<img::ProgressBars>(STDERR_FILENO);
+        bars->attach(o);
+        return bars;
+    }
+    o.progress = [](const std::string& line) { std::cerr << line << "\n"; };
+    return nullptr;
+}
+
+// "64M", "512k", "1G", "1048576" -> bytes
+Result<int64_t> parse_size(const std::string& text, const std::string& what) {
+    size_t used = 0;
+    long long n = 0;
+    try {
+        n = std::stoll(text, &used);
+    } catch (const std::exception&) {
+        return fail_invalid("invalid {} {:?}: expected a size like 5M", what, text);
+    }
+    std::string unit = text.substr(used);
+    int64_t mult = 1;
+    if (unit == "k" || unit == "K" || unit == "KiB")
+        mult = 1 << 10;
+    else if (unit == "m" || unit == "M" || unit == "MiB")
+        mult = 1 << 20;
+    else if (unit == "g" || unit == "G" || unit == "GiB")
+        mult = int64_t(1) << 30;
+    else if (!unit.empty() && unit != "b" && unit != "B")
+        return fail_invalid("invalid {} {:?}: unknown unit {:?}", what, text, unit);
+    if (n < 0) return fail_invalid("invalid {} {:?}: negative", what, text);
+    return static_cast<int64_t>(n) * mult;
 }
 
 std::string short_id(const std::string& id) {
@@ -198,8 +240,9 @@ void register_pull_push(CLI::App& app, Globals& g) {
             img::TransferOptions o;
             o.client = client_options(pa->reg);
             o.platform = pa->platform;
-            if (!pa->quiet) o.progress = [](const std::string& line) { std::cerr << line << "\n"; };
+            auto bars = wire_progress(o, pa->quiet);
             auto rec = img::pull(*store, *ref, o);
+            bars.reset();  // the final frame before the id
             if (!rec) return fail(rec.error());
             std::cout << rec->id.substr(rec->id.find(':') + 1) << "\n";
             return {};
@@ -209,13 +252,17 @@ void register_pull_push(CLI::App& app, Globals& g) {
     struct PushArgs {
         std::string image, dest;
         bool quiet = false;
+        std::string chunk_size;
         RegistryFlags reg;
     };
     auto ua = std::make_shared<PushArgs>();
     auto* push = app.add_subcommand("push", "push an image to a registry");
     push->add_option("image", ua->image, "image in the store")->required();
     push->add_option("destination", ua->dest, "where to push (default: the image's name)");
-    push->add_flag("-q,--quiet", ua->quiet, "no progress lines");
+    push->add_flag("-q,--quiet", ua->quiet, "print only the pushed manifest's digest");
+    push->add_option("--chunk-size", ua->chunk_size,
+                     "upload blobs larger than this in PATCH chunks of this size (0: one PUT "
+                     "each; default 64M, or $HUSK_PUSH_CHUNK_SIZE)");
     add_registry_flags(push, ua->reg);
     push->callback([ua, &g] {
         g.exit_code = finish([&]() -> Status {
@@ -225,8 +272,20 @@ void register_pull_push(CLI::App& app, Globals& g) {
             if (!store) return fail(store.error());
             img::TransferOptions o;
             o.client = client_options(ua->reg);
-            if (!ua->quiet) o.progress = [](const std::string& line) { std::cerr << line << "\n"; };
-            return img::push(*store, ua->image, *dest, o);
+            std::string chunk = ua->chunk_size;
+            if (const char* env = std::getenv("HUSK_PUSH_CHUNK_SIZE"); chunk.empty() && env)
+                chunk = env;
+            if (!chunk.empty()) {
+                auto n = parse_size(chunk, "--chunk-size");
+                if (!n) return fail(n.error());
+                o.chunk_size = *n;
+            }
+            auto bars = wire_progress(o, ua->quiet);
+            auto digest = img::push(*store, ua->image, *dest, o);
+            bars.reset();
+            if (!digest) return fail(digest.error());
+            std::cout << digest->str() << "\n";
+            return {};
         }());
     });
 

@@ -58,6 +58,7 @@ int main(int argc, char** argv) {
     register_network_commands(app, globals);
     register_system_commands(app, globals);
     register_build_commands(app, globals);
+    register_explain_command(app, globals);
 
     try {
         app.parse(argc, argv);

@@ -20,7 +20,7 @@ using nlohmann::json;
 
 struct AttachArgs {
     net::AttachOptions options;
-    std::string ip;
+    std::string ip, ip6;
 };
 
 Status run_attach(Globals& g, AttachArgs& args) {
@@ -28,6 +28,11 @@ Status run_attach(Globals& g, AttachArgs& args) {
         auto ip = net::parse_ipv4(args.ip);
         if (!ip) return fail(ip.error().wrap("--ip"));
         args.options.ip = *ip;
+    }
+    if (!args.ip6.empty()) {
+        auto ip6 = net::parse_ipv6(args.ip6);
+        if (!ip6) return fail(ip6.error().wrap("--ip6"));
+        args.options.ip6 = *ip6;
     }
     auto a = net::attach(g.root, args.options);
     if (!a) return fail(a.error());
@@ -41,6 +46,7 @@ void add_attach_options(CLI::App* cmd, AttachArgs& args) {
                     "the container's network namespace (/proc/PID/ns/net or /run/netns/NAME)")
         ->required();
     cmd->add_option("--ip", args.ip, "a fixed IPv4 address in the network's subnet");
+    cmd->add_option("--ip6", args.ip6, "a fixed IPv6 address (dual-stack networks)");
     cmd->add_option("--alias", args.options.aliases, "another name peers resolve");
     cmd->add_option("--hostname", args.options.hostname, "the container's hostname");
     cmd->add_option("--add-host", args.options.extra_hosts, "NAME:IP line for the hosts file");
@@ -55,13 +61,35 @@ void register_network_commands(CLI::App& app, Globals& globals) {
     network->require_subcommand(1);
 
     static net::CreateOptions create;
+    static std::vector<std::string> subnets, gateways;
     auto* c = network->add_subcommand("create", "create a bridge network");
-    c->add_option("--subnet", create.subnet, "IPv4 subnet (default: a free /16)");
-    c->add_option("--gateway", create.gateway, "the bridge's address (default: first host)");
+    c->add_option("--subnet", subnets,
+                  "IPv4 subnet (default: a free /16); again with an IPv6 one for --ipv6 "
+                  "(default: a ULA /64)");
+    c->add_option("--gateway", gateways,
+                  "the bridge's address (default: first host), one per subnet");
     c->add_option("--ip-range", create.ip_range, "allocate container addresses from this range");
     c->add_flag("--internal", create.internal, "no egress and no published ports");
+    c->add_flag("--ipv6", create.ipv6, "dual-stack: an IPv6 subnet as well");
     c->add_option("name", create.name, "network name")->required();
     c->callback([&] {
+        // Docker's spelling: --subnet and --gateway once per family.
+        auto sort_family = [](const std::vector<std::string>& in, std::string& v4, std::string& v6,
+                              const char* what) -> Status {
+            for (const auto& x : in) {
+                std::string& slot = x.find(':') != std::string::npos ? v6 : v4;
+                if (!slot.empty())
+                    return fail_invalid("{} {}: only one per address family", what, x);
+                slot = x;
+            }
+            return {};
+        };
+        auto st = sort_family(subnets, create.subnet, create.subnet6, "--subnet");
+        if (st) st = sort_family(gateways, create.gateway, create.gateway6, "--gateway");
+        if (!st) {
+            globals.exit_code = report(st.error());
+            return;
+        }
         auto n = net::create_network(globals.root, create);
         if (!n) {
             globals.exit_code = report(n.error());
@@ -81,14 +109,16 @@ void register_network_commands(CLI::App& app, Globals& globals) {
             return;
         }
         if (!quiet)
-            std::cout << fmt::format("{:<14}{:<20}{:<8}{:<18}{}\n", "NETWORK ID", "NAME", "DRIVER",
-                                     "SUBNET", "INTERNAL");
+            std::cout << fmt::format("{:<14}{:<20}{:<8}{:<18}{:<10}{}\n", "NETWORK ID", "NAME",
+                                     "DRIVER", "SUBNET", "INTERNAL", "IPV6");
         for (const auto& n : *list) {
             if (quiet)
                 std::cout << n.name << "\n";
             else
-                std::cout << fmt::format("{:<14}{:<20}{:<8}{:<18}{}\n", n.id.substr(0, 12), n.name,
-                                         "bridge", n.subnet.str(), n.internal ? "true" : "false");
+                std::cout << fmt::format("{:<14}{:<20}{:<8}{:<18}{:<10}{}\n", n.id.substr(0, 12),
+                                         n.name, "bridge", n.subnet.str(),
+                                         n.internal ? "true" : "false",
+                                         n.subnet6 ? n.subnet6->str() : "false");
         }
     });
 

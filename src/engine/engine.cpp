@@ -177,7 +177,7 @@ void Engine::detach_networks(const std::string& id) const {
     ::unlink(file.c_str());
 }
 
-std::expected<StartResult, StartError> Engine::start(const std::string& id) {
+std::expected<StartResult, StartError> Engine::start(const std::string& id, bool trace) {
     auto lock = store_.lock(id);
     if (!lock) return std::unexpected(StartError{125, lock.error()});
     auto v = view(id);
@@ -216,6 +216,7 @@ std::expected<StartResult, StartError> Engine::start(const std::string& id) {
         sigset_t none;
         sigemptyset(&none);
         ::sigprocmask(SIG_SETMASK, &none, nullptr);
+        if (trace) ::setenv("HUSK_MONITOR_TRACE", "1", 1);
         const char* argv[] = {"husk-monitor", root.c_str(), runroot.c_str(),
                               id.c_str(),     "3",          nullptr};
         ::execv(monitor_binary_.c_str(), const_cast<char* const*>(argv));

@@ -22,8 +22,8 @@ namespace husk::engine {
 struct ContainerView {
     ContainerRecord record;
     ContainerRuntime state;
-    std::string status;      // created, running, paused, restarting, exited
-    bool monitored = false;  // a live monitor owns it
+    std::string status;                        // created, running, paused, restarting, exited
+    bool monitored = false;                    // a live monitor owns it
     std::optional<NetworkAttachment> network;  // while attached to a network
 };
 
@@ -49,7 +49,10 @@ public:
     // Nothing is left behind when it fails.
     [[nodiscard]] Status create(ContainerRecord& record, const RootfsRequest& rootfs);
     // Starts the container's monitor and waits until the container runs (or failed to).
-    [[nodiscard]] std::expected<StartResult, StartError> start(const std::string& id);
+    // With `trace`, the monitor records how the container is built (the runtime's steps and
+    // the network attach, with timings) in <dir>/trace.log before it reports "started".
+    [[nodiscard]] std::expected<StartResult, StartError> start(const std::string& id,
+                                                               bool trace = false);
     [[nodiscard]] Result<ContainerView> view(const std::string& id) const;
     // Sends the stop signal, then SIGKILL after `timeout` seconds (record's when unset).
     [[nodiscard]] Status stop(const std::string& id, std::optional<int> timeout);

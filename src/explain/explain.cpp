@@ -90,11 +90,15 @@ Json namespaces_section(const Target& t, Json& findings) {
                                      "the {}'s ({})",
                                      name, host ? "host" : "runtime caller", inode));
                 // (the runtime caller's namespaces are the host's unless it runs nested)
-                for (const auto& peer : with)
+                for (const auto& peer : t.peers) {
+                    if (ns_inode(pid_dir(t, peer.pid) + "/ns/" + name) != inode) continue;
+                    const auto& joined = peer.joined_from_target;
+                    if (std::find(joined.begin(), joined.end(), name) != joined.end()) continue;
                     flag(findings, "warning", "namespaces",
                          fmt::format("{} namespace: the config asks for a new one, but it is "
                                      "shared with container {}",
-                                     name, peer.get<std::string>()));
+                                     name, peer.id));
+                }
             } else {
                 ns["config"] = "join " + asked->path;
                 struct stat st {};

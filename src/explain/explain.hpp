@@ -21,6 +21,9 @@ namespace husk::explain {
 struct Peer {
     std::string id;
     pid_t pid = 0;
+    // Namespaces (proc names: "net", "ipc", ...) this peer joined from the target on
+    // purpose (`--network container:TARGET`): sharing them is not a finding.
+    std::vector<std::string> joined_from_target;
 };
 
 struct Target {

@@ -15,6 +15,30 @@ std::string str(const Json& j) {
     return j.dump();
 }
 
+// The engine's host side (src/net host_view): each network's veth, bridge, published
+// ports and the nft rules made for the container; any other shape is shown as JSON.
+std::string host_side(const Json& host) {
+    if (host.is_null() || host.empty()) return "";
+    if (!host.contains("networks")) return "  host side: " + host.dump() + "\n";
+    std::string out;
+    for (const auto& n : host["networks"]) {
+        const Json& v = n.value("veth", Json::object());
+        std::string veth =
+            v.value("exists", false)
+                ? fmt::format("veth {} {} on bridge {}{}", str(v["name"]), str(v["state"]),
+                              str(v["bridge"]), v.value("hairpin", false) ? " (hairpin)" : "")
+                : fmt::format("veth {} GONE", str(v["name"]));
+        out += fmt::format("  host: network {} via {}; gateway {}\n", str(n["network"]), veth,
+                           str(n["gateway"]));
+        for (const auto& p : n.value("published_ports", Json::array()))
+            out += "    published " + str(p) + "\n";
+        out += fmt::format("    nft rules in {} for it:\n", str(host["nft_table"]));
+        for (const auto& rule : n.value("nft_rules", Json::array()))
+            out += "      " + str(rule) + "\n";
+    }
+    return out;
+}
+
 std::string bytes(const Json& j) {
     if (!j.is_number()) return str(j);
     double v = j.get<double>();
@@ -186,7 +210,7 @@ std::string render_text(const Json& r) {
             "  route {} {}{}\n", str(rt["destination"]),
             rt["gateway"].get<std::string>().empty() ? "" : "via " + str(rt["gateway"]) + " ",
             "dev " + str(rt["device"]));
-    if (!r["host"].empty()) out += "  host side: " + r["host"].dump() + "\n";
+    out += host_side(r["host"]);
 
     out += "\nPROCESSES\n";
     out += fmt::format("  {:<8} {:<8} {:<6} {:<8} {:<6} {:<8} {}\n", "HOST", "CTR", "UID",

@@ -26,7 +26,7 @@ Result<Target> runtime_target(const runtime::StateStore& store, const std::strin
             if (other.id == id) continue;
             auto st = store.status(other);
             if (st == runtime::ContainerStatus::stopped) continue;
-            t.peers.push_back({other.id, other.pid});
+            t.peers.push_back({other.id, other.pid, {}});
         }
     }
     return t;

@@ -2,6 +2,7 @@
 
 #include <curl/curl.h>
 
+#include <algorithm>
 #include <future>
 #include <list>
 #include <map>
@@ -100,6 +101,13 @@ struct Transfer {
     std::string url;
     std::string auth;
     int64_t resume_from = 0;
+    std::string challenge;  // WWW-Authenticate of a 401 (an expired token)
+    const std::function<void(const BlobProgress&)>* report = nullptr;
+
+    void tell(BlobProgress::State state) const {
+        if (report != nullptr && *report)
+            (*report)(BlobProgress{desc.digest, writer ? writer->written() : 0, desc.size, state});
+    }
 };
 
 size_t transfer_write(char* data, size_t size, size_t n, void* user) {
@@ -126,6 +134,23 @@ size_t transfer_write(char* data, size_t size, size_t n, void* user) {
         t->error = w.error().what();
         return 0;
     }
+    t->tell(BlobProgress::State::active);
+    return size * n;
+}
+
+size_t transfer_header(char* data, size_t size, size_t n, void* user) {
+    auto* t = static_cast<Transfer*>(user);
+    std::string_view line(data, size * n);
+    constexpr std::string_view name = "www-authenticate:";
+    if (line.size() > name.size() &&
+        std::equal(name.begin(), name.end(), line.begin(), [](char a, char b) {
+            return a == std::tolower(static_cast<unsigned char>(b));
+        })) {
+        std::string value(line.substr(name.size()));
+        while (!value.empty() && value.front() == ' ') value.erase(0, 1);
+        while (!value.empty() && (value.back() == '\r' || value.back() == '\n')) value.pop_back();
+        t->challenge = value;
+    }
     return size * n;
 }
 
@@ -136,6 +161,9 @@ void start_transfer(RegistryClient& client, Transfer& t, CURLM* multi) {
     curl_easy_setopt(t.easy, CURLOPT_WRITEFUNCTION, transfer_write);
     curl_easy_setopt(t.easy, CURLOPT_WRITEDATA, &t);
     curl_easy_setopt(t.easy, CURLOPT_PRIVATE, &t);
+    curl_easy_setopt(t.easy, CURLOPT_HEADERFUNCTION, transfer_header);
+    curl_easy_setopt(t.easy, CURLOPT_HEADERDATA, &t);
+    t.challenge.clear();
     if (t.headers != nullptr) curl_slist_free_all(t.headers);
     t.headers = nullptr;
     if (!t.auth.empty()) t.headers = curl_slist_append(t.headers, t.auth.c_str());
@@ -145,6 +173,7 @@ void start_transfer(RegistryClient& client, Transfer& t, CURLM* multi) {
             curl_slist_append(t.headers, fmt::format("Range: bytes={}-", t.resume_from).c_str());
     curl_easy_setopt(t.easy, CURLOPT_HTTPHEADER, t.headers);
     curl_multi_add_handle(multi, t.easy);
+    t.tell(t.attempts > 0 ? BlobProgress::State::retrying : BlobProgress::State::active);
     ++t.attempts;
 }
 
@@ -252,6 +281,9 @@ Result<ImageRecord> pull(Store& store, const Reference& ref, const TransferOptio
         auto& d = manifest->layers[i];
         auto digest = *parse_digest(d.digest);
         if (store.has_blob(digest)) {
+            if (options.blob_progress)
+                options.blob_progress(
+                    BlobProgress{d.digest, d.size, d.size, BlobProgress::State::skipped});
             start_unpack(i, digest);
             continue;
         }
@@ -260,6 +292,7 @@ Result<ImageRecord> pull(Store& store, const Reference& ref, const TransferOptio
         t.desc = d;
         t.digest = digest;
         t.store = &store;
+        t.report = &options.blob_progress;
         t.auth = *auth;
         t.url = client.base_url() + "/v2/" + ref.repository + "/blobs/" + d.digest;
         auto w = store.blob_writer(digest.algorithm);
@@ -310,6 +343,17 @@ Result<ImageRecord> pull(Store& store, const Reference& ref, const TransferOptio
             if (t->too_big)
                 return fail_invalid("{}: larger than its declared size {}", what, t->desc.size);
             if (!t->error.empty()) return fail_invalid("{}: {}", what, t->error);
+            if (code == 401 && t->attempts < max_attempts) {
+                // The token expired during a long pull: a new one for every transfer.
+                auto fresh = client.reauthorize(scope, t->challenge);
+                if (!fresh) return fail(fresh.error().wrap("{}", what));
+                for (auto& other : transfers) other.auth = *fresh;
+                say(fmt::format("Renewed the registry token for blob {}",
+                                short_hex(t->desc.digest)));
+                start_transfer(client, *t, multi.get());
+                ++active;
+                continue;
+            }
             if (code == 404)
                 return fail(Error(ENOENT, what + ": not found in the registry (HTTP 404)"));
             if (code >= 400 && code != 416) return fail_invalid("{}: HTTP {}", what, code);
@@ -319,8 +363,9 @@ Result<ImageRecord> pull(Store& store, const Reference& ref, const TransferOptio
                         "{}: {} after {} attempts ({} of {} bytes)", what,
                         result != CURLE_OK ? curl_easy_strerror(result) : "transfer ended early",
                         t->attempts, t->writer->written(), t->desc.size);
-                say(fmt::format("Retrying blob {} at byte {}", short_hex(t->desc.digest),
-                                t->writer->written()));
+                if (!options.blob_progress)
+                    say(fmt::format("Retrying blob {} at byte {}", short_hex(t->desc.digest),
+                                    t->writer->written()));
                 start_transfer(client, *t, multi.get());
                 ++active;
                 continue;
@@ -329,8 +374,11 @@ Result<ImageRecord> pull(Store& store, const Reference& ref, const TransferOptio
             auto committed = t->writer->commit(t->digest);
             log::debug("stored blob {}", t->desc.digest);
             if (!committed) return fail(committed.error().wrap("{}", what));
-            say(fmt::format("Copying blob {} done ({})", short_hex(t->desc.digest),
-                            human(t->desc.size)));
+            if (options.blob_progress)
+                t->tell(BlobProgress::State::done);
+            else
+                say(fmt::format("Copying blob {} done ({})", short_hex(t->desc.digest),
+                                human(t->desc.size)));
             size_t i = layer_index[t];
             for (size_t j = i; j < manifest->layers.size(); ++j)
                 if (manifest->layers[j].digest == t->desc.digest) start_unpack(j, t->digest);

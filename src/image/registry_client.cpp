@@ -2,7 +2,9 @@
 
 #include <openssl/evp.h>
 
+#include <algorithm>
 #include <cstdlib>
+#include <filesystem>
 #include <mutex>
 
 #include <nlohmann/json.hpp>
@@ -172,6 +174,68 @@ RegistryClient::RegistryClient(std::string registry, ClientOptions options)
     global_init();
     host_ = registry_ == "docker.io" ? "registry-1.docker.io" : registry_;
     insecure_ = !options_.tls_verify || is_insecure_default(registry_);
+    load_cert_dir();
+}
+
+void RegistryClient::load_cert_dir() {
+    namespace fs = std::filesystem;
+    std::string dir = options_.cert_dir;
+    if (dir.empty()) {
+        std::vector<std::string> bases;
+        if (const char* d = std::getenv("HUSK_CERTS_D"); d != nullptr && *d)
+            bases.push_back(d);
+        else
+            bases = {"/etc/containers/certs.d", "/etc/docker/certs.d"};
+        for (auto& b : bases) {
+            std::error_code ec;
+            if (fs::is_directory(b + "/" + registry_, ec)) {
+                dir = b + "/" + registry_;
+                break;
+            }
+        }
+        if (dir.empty()) return;
+    }
+    std::error_code ec;
+    std::vector<std::string> names;
+    for (auto& entry : fs::directory_iterator(dir, ec)) names.push_back(entry.path().filename());
+    if (ec) {
+        setup_error_ = fmt::format("certificate directory {}: {}", dir, ec.message());
+        return;
+    }
+    std::sort(names.begin(), names.end());
+    std::string own;
+    for (auto& n : names) {
+        std::string path = dir + "/" + n;
+        if (n.ends_with(".crt")) {
+            auto pem = read_file(path);
+            if (!pem) {
+                setup_error_ = pem.error().what();
+                return;
+            }
+            if (pem->find("-----BEGIN CERTIFICATE-----") == std::string::npos) {
+                setup_error_ = fmt::format("{}: not a PEM certificate", path);
+                return;
+            }
+            own += *pem + "\n";
+        } else if (n.ends_with(".cert")) {
+            client_cert_ = path;
+            client_key_ = dir + "/" + n.substr(0, n.size() - 5) + ".key";
+            if (!path_exists(client_key_)) {
+                setup_error_ = fmt::format("{}: no key {} for it", path, client_key_);
+                return;
+            }
+        }
+    }
+    if (own.empty()) return;
+    // A CA blob replaces curl's bundle: the system's CAs go in first, so both are trusted.
+    for (const char* bundle :
+         {"/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt"}) {
+        if (auto sys = read_file(bundle)) {
+            ca_pem_ = *sys + "\n";
+            break;
+        }
+    }
+    ca_pem_ += own;
 }
 
 RegistryClient::~RegistryClient() = default;
@@ -188,6 +252,14 @@ void RegistryClient::setup_handle(CURL* curl) const {
     if (!options_.tls_verify) {
         curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 0L);
         curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 0L);
+    }
+    if (!ca_pem_.empty()) {
+        curl_blob blob{const_cast<char*>(ca_pem_.data()), ca_pem_.size(), CURL_BLOB_COPY};
+        curl_easy_setopt(curl, CURLOPT_CAINFO_BLOB, &blob);
+    }
+    if (!client_cert_.empty()) {
+        curl_easy_setopt(curl, CURLOPT_SSLCERT, client_cert_.c_str());
+        curl_easy_setopt(curl, CURLOPT_SSLKEY, client_key_.c_str());
     }
 }
 
@@ -229,6 +301,7 @@ Result<Response> RegistryClient::perform(const std::string& method, const std::s
 
 Status RegistryClient::connect() {
     if (!base_.empty()) return {};
+    if (!setup_error_.empty()) return fail_invalid("registry {}: {}", registry_, setup_error_);
     if (!options_.credentials) {
         auto creds = read_credentials(options_.auth_file, registry_);
         if (!creds) return fail(creds.error());
@@ -241,7 +314,12 @@ Status RegistryClient::connect() {
         base_ = "https://" + host_;
     } else if (insecure_) {
         auto plain = perform("GET", "http://" + host_ + "/v2/", {}, nullptr, 1 << 20);
-        if (!plain) return fail(plain.error().wrap("registry {}", registry_));
+        // Neither works: the https error is the useful one when plain HTTP found no
+        // registry (an HTTPS server whose certificate is not trusted answers HTTP with 400).
+        if (!plain || (plain->status != 200 && plain->status != 401))
+            return fail(probe.error().wrap(
+                "registry {} (and plain HTTP: {})", registry_,
+                plain ? fmt::format("HTTP {}", plain->status) : plain.error().what()));
         base_ = "http://" + host_;
         probe = plain;
     } else {
@@ -277,8 +355,15 @@ Status RegistryClient::authenticate(const std::string& challenge, const std::str
         return fail_invalid("registry {}: Bearer challenge without a realm", registry_);
     url += url.find('?') == std::string::npos ? "?" : "&";
     url += "service=" + url_escape(params["service"]);
+    // Several scopes ("repository:a:pull,push repository:b:pull") are one scope= each, as
+    // the token spec says.
     std::string s = scope.empty() ? params["scope"] : scope;
-    if (!s.empty()) url += "&scope=" + url_escape(s);
+    for (size_t i = 0; i < s.size();) {
+        auto end = s.find(' ', i);
+        if (end == std::string::npos) end = s.size();
+        if (end > i) url += "&scope=" + url_escape(s.substr(i, end - i));
+        i = end + 1;
+    }
     std::vector<std::string> headers;
     if (credentials_)
         headers.push_back("Authorization: Basic " +
@@ -312,6 +397,14 @@ Result<std::string> RegistryClient::authorization(const std::string& scope) {
     return tokens_[scope];
 }
 
+Result<std::string> RegistryClient::reauthorize(const std::string& scope,
+                                                const std::string& challenge) {
+    HUSK_TRY(connect());
+    tokens_.erase(scope);
+    HUSK_TRY(authenticate(challenge.empty() ? challenge_ : challenge, scope));
+    return tokens_[scope];
+}
+
 Result<Response> RegistryClient::request(const std::string& method, const std::string& path,
                                          const std::string& scope,
                                          const std::vector<std::string>& headers,
@@ -326,6 +419,15 @@ Result<Response> RegistryClient::request(const std::string& method, const std::s
         if (!auth->empty()) all.push_back(*auth);
         auto r = perform(method, url, all, body, body_limit);
         if (!r) return r;
+        if (r->status == 401 && attempt == 1 && !scope.empty()) {
+            if (credentials_)
+                return fail(Error(EACCES, fmt::format("registry {}: access denied to {} for user "
+                                                      "{:?}",
+                                                      registry_, scope, credentials_->username)));
+            return fail(Error(EACCES, fmt::format("registry {}: access denied to {}: "
+                                                  "authentication required: husk login {}",
+                                                  registry_, scope, registry_)));
+        }
         if (r->status != 401 || attempt == 1) return r;
         std::string challenge = r->headers["www-authenticate"];
         if (challenge.empty()) return r;

@@ -31,6 +31,10 @@ struct ClientOptions {
     bool tls_verify = true;  // false: no certificate check, and plain HTTP allowed
     std::string auth_file = default_auth_file();
     std::optional<Credentials> credentials;  // overrides the auth file
+    // This registry's certificates: *.crt (CAs, added to the system's), *.cert + *.key (a
+    // client certificate). Empty: <base>/<host:port>/ for base $HUSK_CERTS_D, else
+    // /etc/containers/certs.d and /etc/docker/certs.d, when it exists.
+    std::string cert_dir;
 };
 
 struct Response {
@@ -62,6 +66,10 @@ public:
     // The Authorization header for `scope` (empty when anonymous works), for transfers the
     // caller drives itself (parallel blob downloads).
     [[nodiscard]] Result<std::string> authorization(const std::string& scope);
+    // A fresh Authorization header for `scope` after a 401 with `challenge` (an expired
+    // token in the middle of a long transfer).
+    [[nodiscard]] Result<std::string> reauthorize(const std::string& scope,
+                                                  const std::string& challenge);
     // Applies TLS options to a handle the caller made.
     void setup_handle(CURL* curl) const;
 
@@ -70,6 +78,7 @@ private:
                                            const std::vector<std::string>& headers,
                                            const std::string* body, size_t body_limit);
     [[nodiscard]] Status authenticate(const std::string& challenge, const std::string& scope);
+    void load_cert_dir();
 
     std::string registry_;
     std::string host_;  // where requests go (registry-1.docker.io for docker.io)
@@ -79,6 +88,10 @@ private:
     std::optional<Credentials> credentials_;
     std::map<std::string, std::string> tokens_;  // scope -> "Bearer ..." / "Basic ..."
     std::string challenge_;                      // the /v2/ probe's WWW-Authenticate
+    std::string ca_pem_;       // the system's CAs and the registry's own, when it has some
+    std::string client_cert_;  // paths from the cert dir
+    std::string client_key_;
+    std::string setup_error_;  // a bad cert dir, reported by connect()
 };
 
 bool is_insecure_default(const std::string& registry);

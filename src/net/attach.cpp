@@ -18,6 +18,7 @@
 #include "net/firewall.hpp"
 #include "net/ipam.hpp"
 #include "net/netlink.hpp"
+#include "net/port_proxy.hpp"
 #include "net/store.hpp"
 #include "net/sysctl.hpp"
 
@@ -46,15 +47,56 @@ std::string now_rfc3339() {
 
 // Whether this host could bind ip:port itself: a port some process already listens on is
 // not handed to a container, whose DNAT would silently shadow it.
-bool host_port_free(Ipv4 ip, uint16_t port, Proto proto) {
+// A port can be published on an address only if it is one of this host's: else nothing
+// would ever arrive there (127.0.0.1 included: with lo down the host has no loopback).
+Status check_local_address(Ipv4 ip) {
+    UniqueFd fd(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    if (!fd) return fail_errno("socket");
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(ip.value);
+    if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0) return {};
+    if (errno != EADDRNOTAVAIL) return fail_errno("bind {}", ip.str());
+    if ((ip.value >> 24) == 127)
+        return fail_invalid("{} is not an address of this host: the loopback interface is down "
+                            "(`husk system bootstrap` or `ip link set lo up` brings it up)",
+                            ip.str());
+    return fail_invalid("{} is not an address of this host", ip.str());
+}
+
+bool host_port_free4(Ipv4 ip, uint16_t port, Proto proto) {
     UniqueFd fd(
         ::socket(AF_INET, (proto == Proto::tcp ? SOCK_STREAM : SOCK_DGRAM) | SOCK_CLOEXEC, 0));
     if (!fd) return false;
+    // A connection in TIME_WAIT on the port (a [::1] proxy's) is nobody's listener.
+    int one = 1;
+    if (proto == Proto::tcp) ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     sockaddr_in sa{};
     sa.sin_family = AF_INET;
     sa.sin_port = htons(port);
     sa.sin_addr.s_addr = htonl(ip.value);
     return ::bind(fd.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0;
+}
+
+bool host_port_free6(const Ipv6& ip, uint16_t port, Proto proto) {
+    UniqueFd fd(
+        ::socket(AF_INET6, (proto == Proto::tcp ? SOCK_STREAM : SOCK_DGRAM) | SOCK_CLOEXEC, 0));
+    if (!fd) return true;  // no IPv6 on this host: nothing there to shadow
+    int one = 1;
+    ::setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+    if (proto == Proto::tcp) ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    sockaddr_in6 sa{};
+    sa.sin6_family = AF_INET6;
+    sa.sin6_port = htons(port);
+    std::copy(ip.bytes.begin(), ip.bytes.end(), sa.sin6_addr.s6_addr);
+    return ::bind(fd.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0;
+}
+
+// Every address of a dual-stack network is both 0.0.0.0 and [::].
+bool host_port_free(const PortBinding& b, bool dual_stack) {
+    if (b.host_ip6) return host_port_free6(*b.host_ip6, b.host_port, b.proto);
+    if (!host_port_free4(b.host_ip, b.host_port, b.proto)) return false;
+    return !(dual_stack && b.every_address()) || host_port_free6(Ipv6{}, b.host_port, b.proto);
 }
 
 // Subnets this host already uses: routes and addresses, and every network of the store.
@@ -71,6 +113,22 @@ Result<std::vector<Subnet>> subnets_in_use(Netlink& nl, const std::vector<Networ
     return out;
 }
 
+Result<std::vector<Subnet6>> subnets6_in_use(Netlink& nl, const std::vector<Network>& networks) {
+    std::vector<Subnet6> out;
+    auto routes = nl.routes_v6();
+    if (!routes) return fail(routes.error());
+    auto addrs = nl.addresses_v6();
+    if (!addrs) return fail(addrs.error());
+    for (const auto* list : {&*routes, &*addrs})
+        for (const auto& r : *list) {
+            bool link_local = r.base.bytes[0] == 0xfe && (r.base.bytes[1] & 0xc0) == 0x80;
+            if (!r.base.is_loopback() && !link_local && r.base.bytes[0] != 0xff) out.push_back(r);
+        }
+    for (const auto& n : networks)
+        if (n.subnet6) out.push_back(*n.subnet6);
+    return out;
+}
+
 // The bridge exists, has the gateway address and is up (recreated after a reboot).
 Status ensure_bridge(Netlink& nl, const Network& n) {
     auto idx = nl.link_index(n.bridge);
@@ -82,6 +140,12 @@ Status ensure_bridge(Netlink& nl, const Network& n) {
         if (!*idx) return fail_invalid("bridge {} vanished after creation", n.bridge);
     }
     HUSK_TRY(nl.add_address(**idx, n.gateway, n.subnet.prefix));
+    if (n.subnet6) {
+        // The bridge is husk's own: IPv6 on it is not a change worth reporting.
+        std::vector<std::string> ignored;
+        HUSK_TRY(ensure_sysctl("net.ipv6.conf." + n.bridge + ".disable_ipv6", "0", ignored));
+        HUSK_TRY(nl.add_address6(**idx, n.gateway6, n.subnet6->prefix));
+    }
     return nl.set_up(**idx);
 }
 
@@ -172,10 +236,49 @@ Result<Network> create_locked(const Store& store, Netlink& nl, const CreateOptio
     }
     auto pool = make_pool(subnet, gw, range, *in_use);
     if (!pool) return fail(pool.error().wrap("network {}", o.name));
+    std::string id = random_id();
+
+    std::optional<Pool6> pool6;
+    if (!o.ipv6 && (!o.subnet6.empty() || !o.gateway6.empty()))
+        return fail_invalid("an IPv6 --subnet or --gateway needs --ipv6");
+    if (o.ipv6) {
+        if (::access("/proc/net/if_inet6", F_OK) != 0)
+            return fail_invalid(
+                "network {}: --ipv6 needs IPv6 in the kernel (/proc/net/if_inet6 is missing: "
+                "boot without ipv6.disable=1, or create the network without --ipv6)",
+                o.name);
+        auto in_use6 = subnets6_in_use(nl, *networks);
+        if (!in_use6) return fail(in_use6.error());
+        Subnet6 subnet6;
+        if (o.subnet6.empty()) {
+            if (!o.gateway6.empty())
+                return fail_invalid("an IPv6 --gateway needs an IPv6 --subnet");
+            auto s6 = choose_subnet6(id, *in_use6);
+            if (!s6) return fail(s6.error());
+            subnet6 = *s6;
+        } else {
+            auto s6 = parse_subnet6(o.subnet6);
+            if (!s6) return fail(s6.error().wrap("--subnet"));
+            subnet6 = *s6;
+        }
+        std::optional<Ipv6> gw6;
+        if (!o.gateway6.empty()) {
+            auto g = parse_ipv6(o.gateway6);
+            if (!g) return fail(g.error().wrap("--gateway"));
+            gw6 = *g;
+        }
+        auto p6 = make_pool6(subnet6, gw6, *in_use6);
+        if (!p6) return fail(p6.error().wrap("network {}", o.name));
+        pool6 = *p6;
+    }
 
     Network n;
     n.name = o.name;
-    n.id = random_id();
+    n.id = id;
+    if (pool6) {
+        n.subnet6 = pool6->subnet;
+        n.gateway6 = pool6->gateway;
+    }
     n.bridge = bridge_override.empty() ? store.bridge_name(n.id) : bridge_override;
     n.subnet = pool->subnet;
     n.gateway = pool->gateway;
@@ -311,6 +414,19 @@ Result<Attachment> attach(const std::string& root, const AttachOptions& o) {
     if (!ip) return fail(ip.error().wrap("network {}", n.name));
     e.ip = *ip;
     e.mac = mac_for(e.ip);
+    if (o.ip6 && !n.subnet6)
+        return fail_invalid(
+            "network {} has no IPv6 subnet: --ip6 {} needs a network made with "
+            "--ipv6",
+            n.name, o.ip6->str());
+    if (n.subnet6) {
+        std::set<Ipv6> used6;
+        for (const auto& [id, other] : n.endpoints)
+            if (other.ip6) used6.insert(*other.ip6);
+        auto ip6 = allocate6(Pool6{*n.subnet6, n.gateway6}, used6, o.ip6);
+        if (!ip6) return fail(ip6.error().wrap("network {}", n.name));
+        e.ip6 = *ip6;
+    }
 
     std::vector<PortBinding> taken;
     for (const auto& other : *networks)
@@ -321,7 +437,14 @@ Result<Attachment> attach(const std::string& root, const AttachOptions& o) {
         if (!spec) return fail(spec.error());
         auto all = taken;
         all.insert(all.end(), e.ports.begin(), e.ports.end());
-        auto bound = bind_ports(*spec, all, host_port_free);
+        if (spec->host_ip6 && !n.subnet6 && !spec->host_ip6->is_loopback())
+            return fail_invalid("publish {}: network {} has no IPv6 (create it with --ipv6)",
+                                spec_text, n.name);
+        if (!spec->host_ip6 && spec->host_ip.value != 0)
+            HUSK_TRY_CTX(check_local_address(spec->host_ip), "publish {}", spec_text);
+        bool dual = n.subnet6.has_value();
+        auto bound =
+            bind_ports(*spec, all, [&](const PortBinding& b) { return host_port_free(b, dual); });
         if (!bound) return fail(bound.error().wrap("publish {}", spec_text));
         e.ports.insert(e.ports.end(), bound->begin(), bound->end());
     }
@@ -332,6 +455,26 @@ Result<Attachment> attach(const std::string& root, const AttachOptions& o) {
     // Forwarding is needed for egress and for published ports; an internal network without
     // ports is pure bridging and leaves the host's forwarding alone.
     if (!n.internal) HUSK_TRY(ensure_sysctl("net.ipv4.ip_forward", "1", a.sysctls_changed));
+    // The same for IPv6, only for dual-stack networks. (On a host that takes its IPv6
+    // address from router advertisements, forwarding=1 makes the kernel ignore them unless
+    // accept_ra=2: reported, as Docker does, and documented.)
+    if (!n.internal && n.subnet6)
+        HUSK_TRY(ensure_sysctl("net.ipv6.conf.all.forwarding", "1", a.sysctls_changed));
+
+    // [::1]: a proxy, bound now so a taken port fails the attach (port_proxy.hpp). Ports on
+    // every IPv6 address of a dual-stack network get one too: their DNAT cannot serve ::1.
+    std::vector<ProxyListener> proxies;
+    for (const auto& p : e.ports) {
+        bool loopback6 = p.host_ip6 && p.host_ip6->is_loopback();
+        bool every6 = e.ip6 && (p.every_address() || (p.host_ip6 && p.host_ip6->is_unspecified()));
+        if (!loopback6 && !every6) continue;
+        PortBinding on_loopback = p;
+        on_loopback.host_ip6 = Ipv6{};
+        on_loopback.host_ip6->bytes[15] = 1;
+        auto l = bind_proxy_listener(on_loopback, e.ip6 ? e.ip6->str() : e.ip.str());
+        if (!l) return fail(l.error());
+        proxies.push_back(std::move(*l));
+    }
 
     auto cnl = Netlink::open_in(netns.get());
     if (!cnl) return fail(cnl.error().wrap("network namespace {}", o.netns));
@@ -366,8 +509,25 @@ Result<Attachment> attach(const std::string& root, const AttachOptions& o) {
         if (!cidx) return fail(cidx.error());
         if (!*cidx) return fail_invalid("{} missing in {}", e.ifname, o.netns);
         HUSK_TRY(cnl->add_address(**cidx, e.ip, n.subnet.prefix));
+        if (e.ip6) {
+            // A runtime or image may have turned IPv6 off in the namespace; this network
+            // needs it on the container's interface (and ::1 on lo).
+            for (const std::string& dev : {std::string("lo"), e.ifname})
+                HUSK_TRY(ensure_sysctl_in(netns.get(), "net.ipv6.conf." + dev + ".disable_ipv6",
+                                          "0", a.sysctls_changed));
+            // Other containers on the bridge must not configure this one.
+            std::vector<std::string> quiet;
+            HUSK_TRY(ensure_sysctl_in(netns.get(), "net.ipv6.conf." + e.ifname + ".accept_ra", "0",
+                                      quiet));
+            HUSK_TRY(cnl->add_address6(**cidx, *e.ip6, n.subnet6->prefix));
+        }
         HUSK_TRY(cnl->set_up(**cidx));
         if (e.ifname == "eth0") HUSK_TRY(cnl->add_default_route(n.gateway, **cidx));
+        // IPv6: the first dual-stack network gives the default route, even on eth1.
+        if (e.ip6) {
+            auto st = cnl->add_default_route6(n.gateway6, **cidx);
+            if (!st && st.error().errnum() != EEXIST) return fail(st.error());
+        }
     }
 
     n.endpoints[o.container_id] = e;
@@ -387,7 +547,12 @@ Result<Attachment> attach(const std::string& root, const AttachOptions& o) {
     a.gateway = n.gateway;
     a.mac = e.mac;
     a.ports = e.ports;
-    auto host_resolv = read_file("/etc/resolv.conf");
+    if (e.ip6) {
+        a.ip6 = e.ip6;
+        a.prefix6 = n.subnet6->prefix;
+        a.gateway6 = n.gateway6;
+    }
+    auto host_resolv = read_file(host_resolv_conf_path());
     bool user_network = n.name != default_network;
     a.resolv_conf =
         container_resolv_conf(host_resolv ? *host_resolv : "", user_network ? n.gateway.str() : "");
@@ -397,6 +562,7 @@ Result<Attachment> attach(const std::string& root, const AttachOptions& o) {
     undo_veth.dismiss();
     refresh_peer_hosts(n, o.container_id);
     if (user_network) start_dns(root, n.name);
+    start_proxy(root, n.name, n.id, o.container_id, e.host_veth, std::move(proxies));
     return a;
 }
 

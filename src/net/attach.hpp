@@ -25,6 +25,7 @@ struct AttachOptions {
     // writes it, and rewrites it in place (the bind mount pins the inode) whenever a peer on
     // a user network comes or goes: live name resolution without a DNS server.
     std::string hosts_path;
+    std::optional<Ipv6> ip6;               // --ip6, on a dual-stack network
     std::vector<std::string> extra_hosts;  // --add-host NAME:IP, kept in the hosts file
 };
 
@@ -40,12 +41,19 @@ struct Attachment {
     std::string resolv_conf;                   // content for /etc/resolv.conf
     std::string hosts;                         // content for /etc/hosts
     std::vector<std::string> sysctls_changed;  // "net.ipv4.ip_forward=1 (was 0)"
+    // Dual-stack networks only: the container's IPv6 address and default gateway.
+    std::optional<Ipv6> ip6;
+    int prefix6 = 0;
+    std::optional<Ipv6> gateway6;
 };
 
 struct CreateOptions {
     std::string name;
     std::string subnet, gateway, ip_range;  // empty: chosen
     bool internal = false;
+    // Dual-stack: an IPv6 subnet too (subnet6, or a ULA /64 chosen when empty).
+    bool ipv6 = false;
+    std::string subnet6, gateway6;
 };
 
 // All take the store root (globals.root).

@@ -1,8 +1,14 @@
 #include "net/dns.hpp"
 
+#include <cstdlib>
 #include <sstream>
 
 namespace husk::net {
+
+std::string host_resolv_conf_path() {
+    const char* env = std::getenv("HUSK_RESOLV_CONF");
+    return env && *env ? env : "/etc/resolv.conf";
+}
 
 std::string container_resolv_conf(const std::string& host, const std::string& nameserver) {
     std::istringstream in(host);
@@ -46,8 +52,14 @@ std::string container_hosts(const Endpoint& self, const std::vector<const Endpoi
         "fe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\n"
         "ff02::2\tip6-allrouters\n";
     std::string mine = names_of(self, false);
-    if (!mine.empty()) out += self.ip.str() + "\t" + mine + "\n";
-    for (const auto* p : peers) out += p->ip.str() + "\t" + names_of(*p, true) + "\n";
+    if (!mine.empty()) {
+        out += self.ip.str() + "\t" + mine + "\n";
+        if (self.ip6) out += self.ip6->str() + "\t" + mine + "\n";
+    }
+    for (const auto* p : peers) {
+        out += p->ip.str() + "\t" + names_of(*p, true) + "\n";
+        if (p->ip6) out += p->ip6->str() + "\t" + names_of(*p, true) + "\n";
+    }
     for (const auto& h : self.extra_hosts) {
         // NAME:IP; the address may itself hold colons (IPv6).
         auto colon = h.find(':');

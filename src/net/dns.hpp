@@ -1,7 +1,7 @@
 #pragma once
 // /etc/resolv.conf and /etc/hosts for a container. Name resolution between containers on a
 // user network is done with hosts files that husk rewrites on every attach and detach (see
-// docs/networking.md: no DNS responder yet).
+// docs/networking.md; the DNS responder of dns_server.hpp answers the same names).
 #include <string>
 #include <vector>
 
@@ -9,6 +9,9 @@
 
 namespace husk::net {
 
+// The host's resolv.conf: /etc/resolv.conf, or $HUSK_RESOLV_CONF when set (tests point the
+// forwarder at a nameserver of their own with it).
+std::string host_resolv_conf_path();
 // The host's resolv.conf with loopback nameservers (a local stub such as systemd-resolved
 // or dnsmasq, unreachable from the container's namespace) left out; when none remains,
 // Docker's fallback (8.8.8.8, 8.8.4.4). search/options lines are kept.

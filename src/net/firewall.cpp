@@ -71,8 +71,11 @@ Status run_nft(const std::string& script) {
     nft_ctx_buffer_output(ctx);
     nft_ctx_buffer_error(ctx);
     int rc = nft_run_cmd_from_buffer(ctx, script.c_str());
-    std::string err = nft_ctx_get_error_buffer(ctx) ? nft_ctx_get_error_buffer(ctx) : "";
-    if (err.empty() && nft_ctx_get_output_buffer(ctx)) err = nft_ctx_get_output_buffer(ctx);
+    // Each get_*_buffer call hands the text over and empties the buffer: call each once.
+    const char* error_text = nft_ctx_get_error_buffer(ctx);
+    const char* output_text = nft_ctx_get_output_buffer(ctx);
+    std::string err = error_text ? error_text : "";
+    if (err.empty() && output_text) err = output_text;
     if (err.empty()) err = "(nft gave no message)";
     nft_ctx_free(ctx);
     if (rc != 0) {

@@ -8,6 +8,7 @@
 
 #include "common/error.hpp"
 #include "net/ipv4.hpp"
+#include "net/ipv6.hpp"
 
 namespace husk::net {
 
@@ -31,5 +32,21 @@ std::vector<Subnet> default_subnet_candidates();
 // `requested` when it is in the subnet and free.
 [[nodiscard]] Result<Ipv4> allocate(const Pool& pool, const std::set<Ipv4>& used,
                                     std::optional<Ipv4> requested);
+
+// IPv6 (dual-stack networks). Without --subnet a ULA /64 (RFC 4193: fd00::/8 and a 40-bit
+// global id, here derived from `seed`, the network's random id) that overlaps none of
+// `in_use` (host routes and addresses, other networks).
+[[nodiscard]] Result<Subnet6> choose_subnet6(const std::string& seed,
+                                             const std::vector<Subnet6>& in_use);
+struct Pool6 {
+    Subnet6 subnet;
+    Ipv6 gateway;
+};
+// Checks an IPv6 subnet (/48 to /120) and gateway; the gateway defaults to ::1 of the subnet.
+[[nodiscard]] Result<Pool6> make_pool6(const Subnet6& subnet, std::optional<Ipv6> gateway,
+                                       const std::vector<Subnet6>& in_use);
+// The lowest free address from ::2 of the subnet, or `requested` when usable and free.
+[[nodiscard]] Result<Ipv6> allocate6(const Pool6& pool, const std::set<Ipv6>& used,
+                                     std::optional<Ipv6> requested);
 
 }  // namespace husk::net

@@ -1,6 +1,6 @@
 #pragma once
-// IPv4 addresses and subnets as plain values: parsing, printing, containment. Networks are
-// IPv4 only for now (docs/networking.md says why).
+// IPv4 addresses and subnets as plain values: parsing, printing, containment (ipv6.hpp for
+// the IPv6 side of dual-stack networks).
 #include <compare>
 #include <cstdint>
 #include <string>

@@ -12,6 +12,7 @@
 #include <sched.h>
 // clang-format on
 
+#include <cstring>
 #include <map>
 #include <vector>
 
@@ -255,6 +256,75 @@ Status Netlink::add_default_route(Ipv4 gateway, int dev_index) {
     mnl_attr_put_u32(m.nlh, RTA_GATEWAY, htonl(gateway.value));
     mnl_attr_put_u32(m.nlh, RTA_OIF, static_cast<uint32_t>(dev_index));
     return transact(m.nlh, fmt::format("add default route via {}", gateway.str()));
+}
+
+Status Netlink::add_address6(int index, const Ipv6& address, int prefix) {
+    Message m(RTM_NEWADDR, NLM_F_CREATE | NLM_F_REPLACE);
+    auto* ifa = m.header<ifaddrmsg>();
+    ifa->ifa_family = AF_INET6;
+    ifa->ifa_prefixlen = static_cast<uint8_t>(prefix);
+    ifa->ifa_index = static_cast<uint32_t>(index);
+    ifa->ifa_scope = RT_SCOPE_UNIVERSE;
+    ifa->ifa_flags = IFA_F_NODAD;
+    mnl_attr_put(m.nlh, IFA_LOCAL, address.bytes.size(), address.bytes.data());
+    mnl_attr_put(m.nlh, IFA_ADDRESS, address.bytes.size(), address.bytes.data());
+    mnl_attr_put_u32(m.nlh, IFA_FLAGS, IFA_F_NODAD);
+    return transact(m.nlh,
+                    fmt::format("add address {}/{} to link {}", address.str(), prefix, index));
+}
+
+Status Netlink::add_default_route6(const Ipv6& gateway, int dev_index) {
+    Message m(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL);
+    auto* rt = m.header<rtmsg>();
+    rt->rtm_family = AF_INET6;
+    rt->rtm_table = RT_TABLE_MAIN;
+    rt->rtm_protocol = RTPROT_BOOT;
+    rt->rtm_scope = RT_SCOPE_UNIVERSE;
+    rt->rtm_type = RTN_UNICAST;
+    mnl_attr_put(m.nlh, RTA_GATEWAY, gateway.bytes.size(), gateway.bytes.data());
+    mnl_attr_put_u32(m.nlh, RTA_OIF, static_cast<uint32_t>(dev_index));
+    return transact(m.nlh, fmt::format("add IPv6 default route via {}", gateway.str()));
+}
+
+static Ipv6 ipv6_attr(const nlattr* attr) {
+    Ipv6 ip;
+    if (mnl_attr_get_payload_len(attr) == ip.bytes.size())
+        std::memcpy(ip.bytes.data(), mnl_attr_get_payload(attr), ip.bytes.size());
+    return ip;
+}
+
+Result<std::vector<Subnet6>> Netlink::routes_v6() {
+    Message m(RTM_GETROUTE, 0);
+    m.header<rtmsg>()->rtm_family = AF_INET6;
+    std::vector<Subnet6> out;
+    auto on = [&](const nlmsghdr* nlh) {
+        auto* rt = static_cast<const rtmsg*>(mnl_nlmsg_get_payload(nlh));
+        if (rt->rtm_family != AF_INET6 || rt->rtm_table == RT_TABLE_LOCAL) return;
+        if (rt->rtm_type != RTN_UNICAST || rt->rtm_dst_len == 0) return;
+        Subnet6 r{Ipv6{}, rt->rtm_dst_len};
+        for_each_attr(nlh, sizeof(*rt), [&](const nlattr* attr) {
+            if (mnl_attr_get_type(attr) == RTA_DST) r.base = ipv6_attr(attr);
+        });
+        out.push_back(subnet6_of(r.base, r.prefix));
+    };
+    HUSK_TRY(dump(m.nlh, "list IPv6 routes", on));
+    return out;
+}
+
+Result<std::vector<Subnet6>> Netlink::addresses_v6() {
+    Message m(RTM_GETADDR, 0);
+    m.header<ifaddrmsg>()->ifa_family = AF_INET6;
+    std::vector<Subnet6> out;
+    auto on = [&](const nlmsghdr* nlh) {
+        auto* ifa = static_cast<const ifaddrmsg*>(mnl_nlmsg_get_payload(nlh));
+        if (ifa->ifa_family != AF_INET6) return;
+        for_each_attr(nlh, sizeof(*ifa), [&](const nlattr* attr) {
+            if (mnl_attr_get_type(attr) == IFA_ADDRESS)
+                out.push_back(subnet6_of(ipv6_attr(attr), ifa->ifa_prefixlen));
+        });
+    };
+    HUSK_TRY(dump(m.nlh, "list IPv6 addresses", on));
+    return out;
 }
 
 Result<std::vector<RouteV4>> Netlink::routes_v4() {

@@ -10,6 +10,7 @@
 
 #include "common/error.hpp"
 #include "net/ipv4.hpp"
+#include "net/ipv6.hpp"
 
 struct mnl_socket;
 struct nlmsghdr;
@@ -50,6 +51,13 @@ public:
     [[nodiscard]] Status set_hairpin(int port_index);
     [[nodiscard]] Status add_address(int index, Ipv4 address, int prefix);
     [[nodiscard]] Status add_default_route(Ipv4 gateway, int dev_index);
+    // IPv6: addresses are added without duplicate address detection (husk hands them out,
+    // and a tentative address would not be usable for the first second or two).
+    [[nodiscard]] Status add_address6(int index, const Ipv6& address, int prefix);
+    [[nodiscard]] Status add_default_route6(const Ipv6& gateway, int dev_index);
+    // IPv6 routes (default and link-local/multicast ones left out) and addresses, as subnets.
+    [[nodiscard]] Result<std::vector<Subnet6>> routes_v6();
+    [[nodiscard]] Result<std::vector<Subnet6>> addresses_v6();
     // IPv4 routes of the main table (and other non-local tables), default routes left out.
     [[nodiscard]] Result<std::vector<RouteV4>> routes_v4();
     // The names of every link in this namespace.

@@ -6,11 +6,13 @@ namespace husk::net {
 
 using nlohmann::json;
 
-static json port_json(const PortBinding& p) {
-    return {{"host_ip", p.host_ip.str()},
-            {"host_port", p.host_port},
-            {"container_port", p.container_port},
-            {"proto", proto_name(p.proto)}};
+json port_json(const PortBinding& p) {
+    json j = {{"host_ip", p.host_ip.str()},
+              {"host_port", p.host_port},
+              {"container_port", p.container_port},
+              {"proto", proto_name(p.proto)}};
+    if (p.host_ip6) j["host_ip"] = p.host_ip6->str();
+    return j;
 }
 
 json to_json(const Network& n) {
@@ -18,11 +20,18 @@ json to_json(const Network& n) {
     for (const auto& [id, e] : n.endpoints) {
         json ports = json::array();
         for (const auto& p : e.ports) ports.push_back(port_json(p));
-        eps[id] = {
-            {"container_id", e.container_id}, {"ip", e.ip.str()},     {"mac", mac_str(e.mac)},
-            {"host_veth", e.host_veth},       {"ifname", e.ifname},   {"netns", e.netns},
-            {"hostname", e.hostname},         {"aliases", e.aliases}, {"ports", ports},
-            {"hosts_path", e.hosts_path}, {"extra_hosts", e.extra_hosts}};
+        eps[id] = {{"container_id", e.container_id},
+                   {"ip", e.ip.str()},
+                   {"mac", mac_str(e.mac)},
+                   {"host_veth", e.host_veth},
+                   {"ifname", e.ifname},
+                   {"netns", e.netns},
+                   {"hostname", e.hostname},
+                   {"aliases", e.aliases},
+                   {"ports", ports},
+                   {"hosts_path", e.hosts_path},
+                   {"extra_hosts", e.extra_hosts}};
+        if (e.ip6) eps[id]["ip6"] = e.ip6->str();
     }
     json j = {{"name", n.name},           {"id", n.id},
               {"driver", "bridge"},       {"bridge", n.bridge},
@@ -30,6 +39,11 @@ json to_json(const Network& n) {
               {"internal", n.internal},   {"created", n.created},
               {"endpoints", eps}};
     j["ip_range"] = n.ip_range ? json(n.ip_range->str()) : json(nullptr);
+    j["ipv6"] = n.subnet6.has_value();
+    if (n.subnet6) {
+        j["subnet6"] = n.subnet6->str();
+        j["gateway6"] = n.gateway6.str();
+    }
     return j;
 }
 
@@ -60,6 +74,14 @@ Result<Network> network_from_json(const json& j) {
             n.ip_range = *r;
         }
         n.internal = j.value("internal", false);
+        if (j.contains("subnet6")) {
+            auto s6 = parse_subnet6(j["subnet6"].get<std::string>());
+            if (!s6) return fail(s6.error());
+            n.subnet6 = *s6;
+            auto g6 = parse_ipv6(j.at("gateway6").get<std::string>());
+            if (!g6) return fail(g6.error());
+            n.gateway6 = *g6;
+        }
         n.created = j.value("created", "");
         for (const auto& [id, e] : j.at("endpoints").items()) {
             Endpoint ep;
@@ -76,13 +98,29 @@ Result<Network> network_from_json(const json& j) {
             ep.hostname = e.value("hostname", "");
             ep.aliases = e.value("aliases", std::vector<std::string>{});
             ep.hosts_path = e.value("hosts_path", "");
+            if (e.contains("ip6")) {
+                auto ip6 = parse_ipv6(e["ip6"].get<std::string>());
+                if (!ip6) return fail(ip6.error());
+                ep.ip6 = *ip6;
+            }
             ep.extra_hosts = e.value("extra_hosts", std::vector<std::string>{});
             for (const auto& p : e.at("ports")) {
-                auto hip = parse_ipv4(p.at("host_ip").get<std::string>());
-                if (!hip) return fail(hip.error());
-                ep.ports.push_back(PortBinding{
-                    *hip, p.at("host_port").get<uint16_t>(), p.at("container_port").get<uint16_t>(),
-                    p.at("proto").get<std::string>() == "udp" ? Proto::udp : Proto::tcp});
+                PortBinding b{{},
+                              p.at("host_port").get<uint16_t>(),
+                              p.at("container_port").get<uint16_t>(),
+                              p.at("proto").get<std::string>() == "udp" ? Proto::udp : Proto::tcp,
+                              {}};
+                std::string host = p.at("host_ip").get<std::string>();
+                if (host.find(':') != std::string::npos) {
+                    auto hip6 = parse_ipv6(host);
+                    if (!hip6) return fail(hip6.error());
+                    b.host_ip6 = *hip6;
+                } else {
+                    auto hip = parse_ipv4(host);
+                    if (!hip) return fail(hip.error());
+                    b.host_ip = *hip;
+                }
+                ep.ports.push_back(b);
             }
             n.endpoints[id] = std::move(ep);
         }

@@ -10,6 +10,7 @@
 
 #include "common/error.hpp"
 #include "net/ipv4.hpp"
+#include "net/ipv6.hpp"
 #include "net/netlink.hpp"
 #include "net/port_spec.hpp"
 
@@ -27,6 +28,7 @@ struct Endpoint {
     std::vector<PortBinding> ports;
     std::string hosts_path;  // the container's /etc/hosts on the host, kept up to date
     std::vector<std::string> extra_hosts;  // --add-host NAME:IP lines kept in that file
+    std::optional<Ipv6> ip6;               // on dual-stack networks
 };
 
 struct Network {
@@ -39,9 +41,13 @@ struct Network {
     bool internal = false;
     std::string created;                        // RFC 3339
     std::map<std::string, Endpoint> endpoints;  // by container id
+    // Dual-stack networks (`create --ipv6`): the IPv6 subnet and the bridge's address in it.
+    std::optional<Subnet6> subnet6;
+    Ipv6 gateway6;
 };
 
 nlohmann::json to_json(const Network& network);
+nlohmann::json port_json(const PortBinding& port);
 [[nodiscard]] Result<Network> network_from_json(const nlohmann::json& j);
 
 // Docker's rule for names: [a-zA-Z0-9][a-zA-Z0-9_.-]*, at most 64 characters.

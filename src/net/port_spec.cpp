@@ -8,16 +8,27 @@ std::string_view proto_name(Proto p) {
     return p == Proto::tcp ? "tcp" : "udp";
 }
 
+std::string PortBinding::host_str() const {
+    return host_ip6 ? "[" + host_ip6->str() + "]" : host_ip.str();
+}
+
 std::string PortBinding::str() const {
-    return fmt::format("{}:{}->{}/{}", host_ip.str(), host_port, container_port, proto_name(proto));
+    return fmt::format("{}:{}->{}/{}", host_str(), host_port, container_port, proto_name(proto));
+}
+
+static bool addresses_overlap(const PortBinding& a, const PortBinding& b) {
+    if (a.every_address() || b.every_address()) return true;
+    if (a.is_v6() != b.is_v6()) return false;
+    if (a.is_v6())
+        return *a.host_ip6 == *b.host_ip6 || a.host_ip6->is_unspecified() ||
+               b.host_ip6->is_unspecified();
+    return a.host_ip == b.host_ip;
 }
 
 bool conflicts(const PortBinding& c, const std::vector<PortBinding>& taken) {
-    for (const auto& t : taken) {
-        if (t.proto != c.proto || t.host_port != c.host_port) continue;
-        if (t.host_ip == c.host_ip || t.host_ip.is_unspecified() || c.host_ip.is_unspecified())
+    for (const auto& t : taken)
+        if (t.proto == c.proto && t.host_port == c.host_port && addresses_overlap(t, c))
             return true;
-    }
     return false;
 }
 
@@ -58,8 +69,17 @@ Result<PortSpec> parse_port_spec(std::string_view text) {
             return fail_invalid("invalid protocol '{}' in '{}': use tcp or udp", proto, text);
         rest = rest.substr(0, slash);
     }
-    if (!rest.empty() && rest.front() == '[')
-        return fail_invalid("'{}': IPv6 publishing is not supported yet (networks are IPv4)", text);
+    // An IPv6 address comes first, in brackets: [::1]:8080:80.
+    std::string_view ip6_part;
+    bool bracketed = false;
+    if (!rest.empty() && rest.front() == '[') {
+        auto close = rest.find(']');
+        if (close == std::string_view::npos || close + 1 >= rest.size() || rest[close + 1] != ':')
+            return fail_invalid("'{}': expected [IPV6]:HOSTPORT:CONTAINERPORT", text);
+        ip6_part = rest.substr(1, close - 1);
+        rest = rest.substr(close + 1);  // ":hostPort:containerPort", the address left out
+        bracketed = true;
+    }
     // Split from the right: containerPort, then hostPort, then the address.
     std::string_view ip_part, host_part, container_part = rest;
     bool has_host = false;
@@ -71,8 +91,16 @@ Result<PortSpec> parse_port_spec(std::string_view text) {
             ip_part = host_part.substr(0, c2);
             host_part = host_part.substr(c2 + 1);
             if (ip_part.find(':') != std::string_view::npos)
-                return fail_invalid("'{}': IPv6 publishing is not supported yet", text);
+                return fail_invalid("'{}': put an IPv6 address in brackets ([::1]:8080:80)", text);
         }
+    }
+    if (bracketed) {
+        if (!ip_part.empty() || !has_host || rest.find(':', 1) == std::string_view::npos)
+            return fail_invalid("'{}': expected [IPV6]:HOSTPORT:CONTAINERPORT", text);
+        auto ip6 = parse_ipv6(ip6_part);
+        if (!ip6) return fail(ip6.error().wrap("invalid address in '{}'", text));
+        spec.host_ip6 = *ip6;
+        // rest was ":H:C": the split above took "" as the address and H as the host port.
     }
     HUSK_TRY(parse_range(container_part, text, spec.container_first, spec.container_last));
     if (has_host && !host_part.empty())

@@ -14,4 +14,10 @@ namespace husk::net {
 [[nodiscard]] Status ensure_sysctl(const std::string& key, const std::string& value,
                                    std::vector<std::string>& changed);
 
+// The same inside the network namespace `netns_fd` (a container's): /proc/sys/net shows the
+// namespace of whoever opens the file, so the file is opened from inside it. Appends
+// "net.ipv6.conf.eth0.disable_ipv6=0 (was 1, container)" when it wrote.
+[[nodiscard]] Status ensure_sysctl_in(int netns_fd, const std::string& key,
+                                      const std::string& value, std::vector<std::string>& changed);
+
 }  // namespace husk::net

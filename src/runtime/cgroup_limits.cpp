@@ -238,18 +238,12 @@ Status plan_devices(Planner& p, const std::vector<oci::DeviceRule>& rules) {
                             {{r.allow ? "devices.allow" : "devices.deny",
                               rule_text(r.type, r.major, r.minor, r.access)}}});
     }
-    // As runc: after the config's rules, the devices every container needs (null, zero,
-    // full, tty, random, urandom, ptmx, the pty slaves), so "deny all" leaves a usable /dev.
-    static constexpr struct {
-        char type;
-        int major, minor;
-    } kDefaults[] = {{'c', 1, 3}, {'c', 1, 5}, {'c', 1, 7}, {'c', 5, 0},
-                     {'c', 1, 8}, {'c', 1, 9}, {'c', 5, 2}, {'c', 136, -1}};
-    for (const auto& d : kDefaults)
+    // After the config's rules, the devices every container needs (default_device_rules).
+    for (const auto& d : default_device_rules())
         p.writes.push_back({field + " (default devices)",
                             "devices",
                             v2,
-                            {{"devices.allow", rule_text(d.type, d.major, d.minor, "rwm")}}});
+                            {{"devices.allow", rule_text(d.type, d.major, d.minor, d.access)}}});
     return {};
 }
 
@@ -342,6 +336,19 @@ Status delegate_v2(const CgroupDir& dir, const std::vector<std::string>& created
 }
 
 }  // namespace
+
+std::vector<oci::DeviceRule> default_device_rules() {
+    // As runc: null, zero, full, tty, random, urandom, ptmx and the pty slaves, so that
+    // "deny all" leaves a usable /dev.
+    static constexpr struct {
+        char type;
+        int major, minor;
+    } kDefaults[] = {{'c', 1, 3}, {'c', 1, 5}, {'c', 1, 7}, {'c', 5, 0},
+                     {'c', 1, 8}, {'c', 1, 9}, {'c', 5, 2}, {'c', 136, -1}};
+    std::vector<oci::DeviceRule> rules;
+    for (const auto& d : kDefaults) rules.push_back({true, d.type, d.major, d.minor, "rwm"});
+    return rules;
+}
 
 CgroupCaps cgroup_caps(const CgroupHost& host) {
     CgroupCaps caps;

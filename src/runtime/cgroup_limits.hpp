@@ -56,6 +56,9 @@ struct CgroupWrite {
 // orders it; every other limit holds from the start.
 std::vector<CgroupWrite> take_device_writes(std::vector<CgroupWrite>& writes);
 
+// The device rules every container gets after its config's (when it has any).
+std::vector<oci::DeviceRule> default_device_rules();
+
 // The documented v1 -> v2 conversions (as runc, crun and the kernel's cgroup-v2 docs do).
 // cpu.shares [2, 262144] -> cpu.weight [1, 10000]; 0 stays 0 (unset).
 uint64_t cpu_shares_to_weight(uint64_t shares);

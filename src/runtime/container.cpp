@@ -28,6 +28,7 @@
 #include "runtime/capabilities.hpp"
 #include "runtime/cgroup_control.hpp"
 #include "runtime/cgroup_limits.hpp"
+#include "runtime/cgroups_systemd.hpp"
 #include "runtime/hooks.hpp"
 #include "runtime/idmap.hpp"
 #include "runtime/init.hpp"
@@ -36,6 +37,7 @@
 #include "runtime/rootless.hpp"
 #include "runtime/seccomp.hpp"
 #include "runtime/sync.hpp"
+#include "runtime/systemd_bus.hpp"
 #include "runtime/terminal.hpp"
 #include "runtime/trace.hpp"
 
@@ -273,6 +275,41 @@ Result<pid_t> Runtime::spawn(const CreateOptions& options, bool keep_child) {
     }
     if (rootless_) HUSK_TRY(check_id_maps(spec.linux.uid_mappings, spec.linux.gid_mappings));
     t_detect.done();
+    // The systemd driver: the scope's name, its properties and the connection are settled
+    // before anything is made; the scope itself starts once the init exists (a scope starts
+    // with its processes).
+    std::optional<SystemdCgroupPath> systemd_path;
+    std::optional<SystemdBus> systemd_bus;
+    std::vector<UnitProperty> unit_properties, device_properties;
+    std::string scope_cgroup;
+    bool systemd_v2 = cgroup_host->layout == CgroupLayout::unified;
+    if (options.systemd_cgroup) {
+        trace::Step t_systemd("systemd driver", "scope name, properties, connect");
+        if (!systemd_booted()) return fail(systemd_not_booted_error());
+        auto parsed = parse_systemd_cgroups_path(spec.linux.cgroups_path, options.id);
+        if (!parsed) return fail(parsed.error());
+        if (cgroup_host->layout == CgroupLayout::none)
+            return fail_invalid(
+                "--systemd-cgroup: no cgroup filesystem is mounted (no cgroup or cgroup2 entry "
+                "in /proc/self/mountinfo), so systemd cannot have made the container's scope");
+        auto relative = systemd_scope_cgroup(*parsed);
+        if (!relative) return fail(relative.error());
+        auto props = resource_properties(spec.linux.resources, systemd_v2);
+        if (!props) return fail(props.error());
+        auto bus = SystemdBus::connect();
+        if (!bus) return fail(bus.error());
+        systemd_path = std::move(*parsed);
+        systemd_bus.emplace(std::move(*bus));
+        unit_properties = std::move(*props);
+        device_properties = take_device_properties(unit_properties);
+        scope_cgroup = std::move(*relative);
+    } else if (spec.linux.cgroups_path.find(':') != std::string::npos) {
+        return fail_invalid(
+            "linux.cgroupsPath {:?} is a systemd slice path (slice:prefix:name): pass "
+            "--systemd-cgroup to have systemd make the container's scope, or use a cgroup path "
+            "like \"/husk/{}\"",
+            spec.linux.cgroups_path, options.id);
+    }
     trace::Step t_reserve("reserve state dir", "{}", store_.dir(options.id));
 
     // Side effects start here; each one is undone if a later step fails.
@@ -300,7 +337,15 @@ Result<pid_t> Runtime::spawn(const CreateOptions& options, bool keep_child) {
     t_reserve.done();
     Cgroup cgroup;
     trace::Step t_cgroup("create cgroup", "layout {}", cgroup_layout_name(cgroup_host->layout));
-    if (cgroup_host->layout != CgroupLayout::none) {
+    if (systemd_path) {
+        // systemd makes the directories when the scope starts, after the clone; their paths
+        // are known now (the init binds them at /sys/fs/cgroup on v1).
+        std::vector<CgroupDir> dirs;
+        for (const auto& h : cgroup_host->hierarchies)
+            dirs.push_back(
+                {h.mount_point, h.unified ? "" : h.controllers, h.mount_point + scope_cgroup});
+        cgroup = Cgroup::from_dirs(std::move(dirs), {});
+    } else if (cgroup_host->layout != CgroupLayout::none) {
         auto made = Cgroup::create(*cgroup_host, spec.linux.cgroups_path, options.id);
         if (!made) return fail(made.error());
         cgroup = std::move(*made);
@@ -309,7 +354,7 @@ Result<pid_t> Runtime::spawn(const CreateOptions& options, bool keep_child) {
     }
     auto destroy_cgroup = ScopeExit([&] { (void)cgroup.destroy(); });
     t_cgroup.done();
-    HUSK_TRY(apply_cgroup_writes(cgroup.dirs(), cgroup.created(), *limits));
+    if (!systemd_path) HUSK_TRY(apply_cgroup_writes(cgroup.dirs(), cgroup.created(), *limits));
 
     int pair[2];
     if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0)
@@ -387,7 +432,7 @@ Result<pid_t> Runtime::spawn(const CreateOptions& options, bool keep_child) {
                         trace::enabled() ? namespace_names(flags) : "");
     // clone3 places the init in its v2 cgroup at birth (CLONE_INTO_CGROUP); v1 hierarchies
     // (and kernels without clone3) take a write to cgroup.procs below.
-    UniqueFd unified = cgroup.open_unified();
+    UniqueFd unified = systemd_path ? UniqueFd() : cgroup.open_unified();
     struct clone_args clone_args {};
     clone_args.flags =
         (flags & ~static_cast<unsigned long>(CSIGNAL)) | (unified ? CLONE_INTO_CGROUP : 0);
@@ -412,14 +457,49 @@ Result<pid_t> Runtime::spawn(const CreateOptions& options, bool keep_child) {
         ::kill(pid, SIGKILL);
         ::waitpid(pid, nullptr, 0);
     });
+    // Runs before kill_child: stopping the scope kills what is in it.
+    bool scope_started = false;
+    auto stop_scope = ScopeExit([&] {
+        if (scope_started) (void)systemd_bus->stop_unit(systemd_path->unit());
+    });
 
     trace::Step t_maps("write id maps", "{}", new_user ? "uid_map, gid_map" : "no user namespace");
     if (new_user) HUSK_TRY(write_id_maps(pid, spec.linux.uid_mappings, spec.linux.gid_mappings));
-    HUSK_TRY(sync_send(parent_end.get(), SyncType::go));
     t_maps.done();
+    if (systemd_path) {
+        // Before "go": the init binds the scope's v1 directories while it builds the rootfs.
+        trace::Step t_scope("systemd scope", "StartTransientUnit {}, JobRemoved",
+                            systemd_path->unit());
+        auto props = scope_properties(*systemd_path, pid, systemd_v2);
+        props.insert(props.end(), unit_properties.begin(), unit_properties.end());
+        for (const auto& p : props) log::debug("{}: {}", systemd_path->unit(), property_text(p));
+        auto started = systemd_bus->start_transient_unit(systemd_path->unit(), props);
+        if (!started) {
+            // An init that failed first (systemd then finds no such pid): its error is the one
+            // to show.
+            if (process_start_time(pid) == 0) {
+                auto early = sync_receive(parent_end.get());
+                if (early && early->type == SyncType::error)
+                    return fail(
+                        Error(early->errnum, early->text).wrap("create container {}", options.id));
+            }
+            return fail(started.error().wrap("create container {}", options.id));
+        }
+        scope_started = true;
+        // The hierarchies systemd does not manage (v1 cpuset, net_cls, ...) get the scope's
+        // path too; the init joins them all, then the limits go in as on cgroupfs.
+        auto made = Cgroup::create(*cgroup_host, scope_cgroup, options.id);
+        if (!made) return fail(made.error());
+        cgroup = std::move(*made);
+        HUSK_TRY(cgroup.add_process(pid));
+        HUSK_TRY(apply_cgroup_writes(cgroup.dirs(), cgroup.created(), *limits));
+    }
+    HUSK_TRY(sync_send(parent_end.get(), SyncType::go));
     trace::Step t_join("join cgroup", "{}",
-                       born_in_cgroup ? "v1 cgroup.procs (born in v2)" : "cgroup.procs");
-    if (auto joined = cgroup.add_process(pid, born_in_cgroup); !joined) {
+                       systemd_path     ? "joined the systemd scope before go"
+                       : born_in_cgroup ? "v1 cgroup.procs (born in v2)"
+                                        : "cgroup.procs");
+    if (auto joined = systemd_path ? Status{} : cgroup.add_process(pid, born_in_cgroup); !joined) {
         // The init may have failed first (and so left the cgroup): its error is the one to show.
         ::kill(pid, SIGKILL);
         auto early = sync_receive(parent_end.get());
@@ -440,6 +520,7 @@ Result<pid_t> Runtime::spawn(const CreateOptions& options, bool keep_child) {
     state.annotations = spec.annotations;
     state.cgroup_dirs = cgroup.dirs();
     state.cgroup_created = cgroup.created();
+    if (systemd_path) state.systemd_unit = systemd_path->unit();
 
     auto reply = sync_receive(parent_end.get());
     if (reply && reply->type == SyncType::hooks) {
@@ -474,6 +555,9 @@ Result<pid_t> Runtime::spawn(const CreateOptions& options, bool keep_child) {
         return fail(Error(reply->errnum, reply->text).wrap("create container {}", options.id));
     trace::Step t_finish("device rules, state.json");
     HUSK_TRY(apply_cgroup_writes(cgroup.dirs(), cgroup.created(), device_limits));
+    if (systemd_path)
+        HUSK_TRY_CTX(systemd_bus->set_unit_properties(systemd_path->unit(), device_properties),
+                     "create container {}", options.id);
 
     state.init_start_time = process_start_time(pid);
     HUSK_TRY(store_.save(state));
@@ -499,6 +583,7 @@ Result<pid_t> Runtime::spawn(const CreateOptions& options, bool keep_child) {
         // the trace, to time it.
         if (!hooks.poststart.empty() || trace::enabled()) (void)sync_receive(parent_end.get());
     }
+    stop_scope.dismiss();
     kill_child.dismiss();
     destroy_cgroup.dismiss();
     remove_state.dismiss();
@@ -624,6 +709,13 @@ Status Runtime::remove(const std::string& id, bool force) {
         for (pid_t pid : cgroup_pids(*state)) ::kill(pid, SIGKILL);
         (void)signal_process(state->pid, state->init_start_time, SIGKILL);
         HUSK_TRY(wait_for_exit(state->pid, state->init_start_time, 10000));
+    }
+    if (!state->systemd_unit.empty() && systemd_booted()) {
+        // Stopping the scope removes its cgroup; a scope whose processes all exited is gone
+        // already (systemd collects it), which stop_unit takes as done.
+        auto bus = SystemdBus::connect();
+        if (!bus) return fail(bus.error().wrap("delete container {:?}", id));
+        HUSK_TRY_CTX(bus->stop_unit(state->systemd_unit), "delete container {:?}", id);
     }
     auto cgroup = Cgroup::from_dirs(state->cgroup_dirs, state->cgroup_created);
     HUSK_TRY(cgroup.destroy());

@@ -18,7 +18,8 @@ struct CreateOptions {
     std::string id;
     std::string bundle = ".";
     std::string pid_file;
-    std::string console_socket;  // where the pty master goes when process.terminal is true
+    std::string console_socket;   // where the pty master goes when process.terminal is true
+    bool systemd_cgroup = false;  // --systemd-cgroup: a transient scope (cgroups_systemd.hpp)
     // run() only: called once the container exists (its namespaces too) and before its
     // process starts, with the init's pid: an engine attaches networks here. A failure
     // undoes the create.

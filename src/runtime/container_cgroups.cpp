@@ -4,7 +4,9 @@
 
 #include "runtime/cgroup_control.hpp"
 #include "runtime/cgroup_limits.hpp"
+#include "runtime/cgroups_systemd.hpp"
 #include "runtime/container.hpp"
+#include "runtime/systemd_bus.hpp"
 
 namespace husk::runtime {
 namespace {
@@ -30,8 +32,19 @@ Status Runtime::update(const std::string& id, const oci::Resources& resources,
     if (!state) return fail(state.error());
     // The host as it was when the container was made: the recorded directories say which
     // hierarchies it has, so a limit goes where the creation put the container.
-    auto writes = plan_resources(cgroup_caps(state->cgroup_dirs), resources, prefix);
+    auto caps = cgroup_caps(state->cgroup_dirs);
+    auto writes = plan_resources(caps, resources, prefix);
     if (!writes) return fail(writes.error().wrap("update container {:?}", id));
+    if (!state->systemd_unit.empty()) {
+        // systemd first, so that its next reload keeps the new values; the files then cover
+        // what it has no property for (as at create).
+        auto props = resource_properties(resources, caps.layout == CgroupLayout::unified);
+        if (!props) return fail(props.error().wrap("update container {:?}", id));
+        auto bus = SystemdBus::connect();
+        if (!bus) return fail(bus.error().wrap("update container {:?}", id));
+        HUSK_TRY_CTX(bus->set_unit_properties(state->systemd_unit, *props), "update container {:?}",
+                     id);
+    }
     HUSK_TRY_CTX(apply_cgroup_writes(state->cgroup_dirs, state->cgroup_created, *writes),
                  "update container {:?}", id);
     return {};

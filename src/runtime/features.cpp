@@ -77,7 +77,7 @@ std::string features_json() {
           {"cgroup",
            {{"v1", true},
             {"v2", true},
-            {"systemd", false},
+            {"systemd", true},  // --systemd-cgroup (cgroups_systemd.hpp)
             {"systemdUser", false},
             {"rdma", false}}},
           {"seccomp",

@@ -87,6 +87,7 @@ Status StateStore::save(const ContainerState& s) const {
               {"annotations", s.annotations},
               {"cgroups", cgroups},
               {"cgroupsCreated", s.cgroup_created}};
+    if (!s.systemd_unit.empty()) j["systemdUnit"] = s.systemd_unit;
     // State under the runtime root describes processes: after a power loss there is nothing
     // to describe, so atomic (rename) is enough and no fsync is paid per container.
     return write_file_atomic(dir(s.id) + "/state.json", j.dump(), 0600, Durability::survive_crash);
@@ -124,6 +125,7 @@ Result<ContainerState> StateStore::load(const std::string& id) const {
                                      c.at("controllers").get<std::string>(),
                                      c.at("path").get<std::string>()});
         s.cgroup_created = j.at("cgroupsCreated").get<std::vector<std::string>>();
+        s.systemd_unit = j.value("systemdUnit", std::string());
         return s;
     } catch (const json::exception& e) {
         return fail_invalid("{}/state.json: {}", dir(id), e.what());

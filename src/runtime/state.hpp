@@ -33,6 +33,7 @@ struct ContainerState {
     std::map<std::string, std::string> annotations;
     std::vector<CgroupDir> cgroup_dirs;
     std::vector<std::string> cgroup_created;
+    std::string systemd_unit;  // the transient scope (--systemd-cgroup), "" on cgroupfs
 };
 
 // The start time of a live process, or 0 when it is gone or a zombie.

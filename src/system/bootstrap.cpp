@@ -1,6 +1,9 @@
 #include "system/bootstrap.hpp"
 
+#include <net/if.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -9,6 +12,7 @@
 #include <sstream>
 
 #include "common/files.hpp"
+#include "common/unique_fd.hpp"
 #include "system/cgroup_view.hpp"
 #include "system/network_probe.hpp"
 
@@ -190,6 +194,23 @@ std::vector<StepReport> cgroup_steps(const HostView& host) {
     return out;
 }
 
+// A distribution's init brings the loopback interface up; without it nothing on this host
+// reaches 127.0.0.1 (a port published there included).
+StepReport loopback_step() {
+    const std::string name = "bring up lo";
+    UniqueFd fd(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    if (!fd) return {name, StepState::cannot, fmt::format("socket: {}", strerror(errno))};
+    struct ifreq ifr {};
+    std::strncpy(ifr.ifr_name, "lo", IFNAMSIZ - 1);
+    if (::ioctl(fd.get(), SIOCGIFFLAGS, &ifr) != 0)
+        return {name, StepState::cannot, fmt::format("read the flags of lo: {}", strerror(errno))};
+    if (ifr.ifr_flags & IFF_UP) return {name, StepState::already_ok, "lo is up"};
+    ifr.ifr_flags = static_cast<short>(ifr.ifr_flags | IFF_UP);
+    if (::ioctl(fd.get(), SIOCSIFFLAGS, &ifr) != 0)
+        return {name, StepState::cannot, fmt::format("set lo up: {}", strerror(errno))};
+    return {name, StepState::done, "lo was down"};
+}
+
 StepReport dev_symlink_step(const std::string& link, const std::string& target) {
     std::string name = fmt::format("link {} -> {}", link, target);
     struct stat st {};
@@ -323,6 +344,7 @@ std::vector<StepReport> bootstrap(const BootstrapOptions& options) {
                                                           {"/dev/stderr", "/proc/self/fd/2"}})
         out.push_back(dev_symlink_step(link, target));
     for (auto& r : cgroup_steps(host)) out.push_back(std::move(r));
+    out.push_back(loopback_step());
 
     if (options.network) {
         const std::string path = "/proc/sys/net/ipv4/ip_forward";

@@ -418,3 +418,13 @@ remove_store_networks() { # ROOT RUNROOT
 		"$HUSK" --root "$1" --runroot "$2" network rm "$n" >/dev/null 2>&1 || true
 	done
 }
+
+# Polls until CMD succeeds (up to ~10 s): for states reached asynchronously.
+eventually() {
+	local i
+	for i in $(seq 1 100); do
+		if "$@" >/dev/null 2>&1; then return 0; fi
+		sleep 0.1
+	done
+	"$@"
+}

@@ -32,3 +32,7 @@ setup_file() {
 @test "v2 bare guest: a container gets its memory limit in the delegated tree" {
 	vm_result memory_limit
 }
+
+@test "v2 bare guest: husk run on the bridge network publishes a port on 127.0.0.1" {
+	vm_result bridge_port
+}

@@ -95,15 +95,17 @@ expect_refused() {
 	expect_refused "linux.resources.memory.limit" "the OOM killer killed a process"
 }
 
-@test "systemd driver: --systemd-cgroup and a slice:prefix:name path are refused up front" {
+@test "systemd driver: without systemd as PID 1, --systemd-cgroup is refused up front (bad slice names: unit tests and tests/vm/systemd-cgroup.bats)" {
 	husk_only
 	[[ ! -e /run/systemd/system ]] || skip "systemd is PID 1 here: the message differs"
 	run --separate-stderr "$HUSK_RUNTIME" --root "$ROOT" --systemd-cgroup create --bundle "$BUNDLE" "$ID"
 	assert_failure
-	assert_contains "$stderr" "--systemd-cgroup: systemd is not running on this host (no /run/systemd/system)"
+	assert_contains "$stderr" "--systemd-cgroup: systemd is not running on this host (no /run/systemd/system"
+	assert_contains "$stderr" "drop --systemd-cgroup"
 	assert_nothing_left
 	assert_no_cgroup
 	[[ ! -e "$ROOT/$ID" ]] || fail "state dir left"
+	# A slice path without the flag names the flag.
 	update_config '.linux.cgroupsPath = $p' --arg p "system.slice:husk:$ID"
-	expect_refused linux.cgroupsPath "is a systemd slice path"
+	expect_refused linux.cgroupsPath "is a systemd slice path (slice:prefix:name): pass --systemd-cgroup"
 }

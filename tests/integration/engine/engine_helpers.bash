@@ -57,15 +57,6 @@ engine_teardown() {
 	fi
 }
 
-# Polls until `cmd` succeeds (up to ~10 s): for states reached asynchronously.
-eventually() {
-	local i
-	for i in $(seq 1 100); do
-		if "$@" >/dev/null 2>&1; then return 0; fi
-		sleep 0.1
-	done
-	"$@"
-}
 
 status_is() { # NAME STATUS
 	[ "$(h inspect -f '{{.State.Status}}' "$1")" = "$2" ]

@@ -132,3 +132,14 @@ assert_clean_refusal() {
 	assert_contains "$output" "declares 1000000000000000 bytes"
 	assert_clean_refusal
 }
+
+@test "hostile: a blob longer than its declared size is cut off and refused" {
+	push_hostile long "add('fine.txt', b'fine' * 5000)"
+	manifest=$(curl -sf -H 'Accept: application/vnd.oci.image.manifest.v1+json' "http://$REGISTRY/v2/hostile/long/manifests/v1")
+	short=$(python3 -c "import json,sys; m=json.loads(sys.argv[1]); m['layers'][0]['size']-=100; print(json.dumps(m))" "$manifest")
+	run curl -s -o /dev/null -w '%{http_code}' -X PUT -H 'Content-Type: application/vnd.oci.image.manifest.v1+json' --data-binary "$short" "http://$REGISTRY/v2/hostile/long/manifests/v1"
+	assert_equal "$output" 201 "registry accepted the hostile manifest"
+	run -125 husk pull -q "$REGISTRY/hostile/long:v1"
+	assert_contains "$output" "larger than its declared size"
+	assert_clean_refusal
+}

@@ -30,6 +30,8 @@ registry_start() {
 	for _ in $(seq 100); do
 		# 200, or 401 when the test configured authentication.
 		[[ $(curl -s -o /dev/null -w '%{http_code}' "http://$REGISTRY/v2/") == [24]0[01] ]] && return 0
+		# Or over TLS, when the test configured a certificate.
+		[[ $(curl -sk -o /dev/null -w '%{http_code}' "https://$REGISTRY/v2/") == [24]0[01] ]] && return 0
 		sleep 0.1
 	done
 	echo "docker-registry did not start: $(cat "$REG_DIR/log")" >&2
@@ -164,4 +166,65 @@ check_layered_rootfs() { # ROOTFS
 	assert_equal "$(stat -c '%a %u %g' "$r/srv/tool")" "4750 1234 5678"
 	assert_equal "$(cat "$r/$(printf 'd%.0s' {1..120})/$(printf 'f%.0s' {1..200})")" long
 	assert_equal "$(readlink "$r/bin/sh")" "$(readlink "$BUSYBOX/bin/sh")"
+}
+
+# A logging proxy (proxy.py) in front of the registry; sets PROXY=127.0.0.1:PORT and
+# PROXY_LOG (one JSON line per request). Stopped by proxy_stop.
+proxy_start() { # [proxy.py flags]
+	PROXY_LOG="$BATS_TEST_TMPDIR/proxy.log"
+	local portfile="$BATS_TEST_TMPDIR/proxy.port"
+	rm -f "$portfile" "$PROXY_LOG"
+	: >"$PROXY_LOG"
+	python3 "$BATS_TEST_DIRNAME/proxy.py" "${REGISTRY##*:}" "$PROXY_LOG" "$portfile" "$@" \
+		>"$BATS_TEST_TMPDIR/proxy.out" 2>&1 3>&- &
+	PROXY_PID=$!
+	for _ in $(seq 100); do
+		[[ -s "$portfile" ]] && break
+		sleep 0.05
+	done
+	PROXY=127.0.0.1:$(cat "$portfile")
+}
+
+proxy_stop() {
+	[[ -n "${PROXY_PID:-}" ]] && kill "$PROXY_PID" 2>/dev/null
+	PROXY_PID=
+}
+
+# The proxy's log as lines "METHOD PATH STATUS key=value..." for the request headers named.
+proxy_requests() { # HEADER...
+	python3 - "$PROXY_LOG" "$@" <<-'PY'
+	import json, sys
+	for line in open(sys.argv[1]):
+	    r = json.loads(line)
+	    extra = " ".join(f"{h}={r['headers'].get(h, '-')}" for h in sys.argv[2:])
+	    print(r["method"], r["path"], r.get("status"), extra, "cut" if r.get("cut") else "")
+	PY
+}
+
+# busybox plus 3 MB of random bytes (incompressible: its gzip blob stays that big), pushed as
+# REPO:v1. Sets BIG_BLOB/BIG_SIZE (the random layer's blob), BIG_RANDOM (the file), and
+# WANT_DIGEST (the manifest's digest). For setup_file. SKOPEO_CREDS=user:pass when the
+# registry wants them.
+push_big_image() { # REPO
+	local b="$BATS_FILE_TMPDIR/src"
+	mkdir -p "$b/base" "$b/big/data"
+	cp -a "$BUSYBOX/." "$b/base/"
+	head -c 3000000 /dev/urandom >"$b/big/data/random"
+	export BIG_RANDOM="$BATS_FILE_TMPDIR/random"
+	cp "$b/big/data/random" "$BIG_RANDOM"
+	local layout="$BATS_FILE_TMPDIR/layout"
+	BATS_TEST_TMPDIR="$BATS_FILE_TMPDIR" make_manifest "$layout" amd64 "$b/base" "$b/big"
+	BIG_BLOB=$(sed 's/.*"digest":"\([^"]*\)".*/\1/' <<<"$LAYER_DESC")
+	BIG_SIZE=$(sed 's/.*"size":\([0-9]*\).*/\1/' <<<"$LAYER_DESC")
+	export BIG_BLOB BIG_SIZE
+	write_index "$layout" "$MANIFEST_DESC" v1
+	local copy_creds=() inspect_creds=()
+	if [[ -n "${SKOPEO_CREDS:-}" ]]; then
+		copy_creds=(--dest-creds "$SKOPEO_CREDS")
+		inspect_creds=(--creds "$SKOPEO_CREDS")
+	fi
+	push_layout "$layout" v1 "$1" "${copy_creds[@]}"
+	WANT_DIGEST=$(skopeo inspect --tls-verify=false "${inspect_creds[@]}" --format '{{.Digest}}' "docker://$REGISTRY/$1:v1")
+	export WANT_DIGEST
+	rm -rf "$b"
 }

@@ -144,3 +144,34 @@ teardown() { images_teardown; }
 	assert_contains "$output" "127.0.0.1:1"
 	assert_equal "$(ls "$STORE/blobs/sha256" | wc -l)" 0
 }
+
+@test "gc: a layer two images share outlives the first rmi; prune without -a keeps tagged images" {
+	# test/layered and test/multi (amd64) both start with the busybox layer l1.
+	run -0 husk pull -q "$REGISTRY/test/layered:v1"
+	layered=$output
+	run -0 husk pull -q "$REGISTRY/test/multi:multi"
+	nlayers=$(ls "$STORE/layers" | wc -l)
+	assert_equal "$nlayers" 4 "3 layers of test/layered + 1 of test/multi not shared"
+	run -0 husk rmi "$REGISTRY/test/layered:v1"
+	assert_equal "$(ls "$STORE/layers" | wc -l)" 2 "the shared layer and test/multi's own"
+	run -0 husk image check
+	rootfs=$(husk image mount "$REGISTRY/test/multi:multi")
+	cmp "$rootfs/bin/busybox" "$BUSYBOX/bin/busybox"
+	assert_equal "$(cat "$rootfs/etc/arch")" amd64
+	husk image unmount "$REGISTRY/test/multi:multi"
+	# prune: only untagged images; the tagged one stays, then an untagged one goes.
+	run -0 husk image prune
+	assert_equal "$(husk images -q | wc -l)" 1
+	run -0 husk pull -q "$REGISTRY/test/layered:v1"
+	# The tag moves to the other image: test/layered's image is left without a name.
+	run -0 husk tag "$REGISTRY/test/multi:multi" "$REGISTRY/test/layered:v1"
+	assert_equal "$(husk images -q | wc -l)" 2 "the untagged image is still there"
+	run -0 husk image prune
+	assert_contains "$output" "deleted: sha256:"
+	assert_equal "$(husk images -q | wc -l)" 1
+	assert_not_contains "$(husk images -q)" "${layered:0:12}"
+	run -0 husk image prune -a
+	assert_equal "$(ls "$STORE/layers" | wc -l)" 0
+	assert_equal "$(ls "$STORE/blobs/sha256" | wc -l)" 0
+	run -0 husk image check
+}

@@ -21,7 +21,8 @@ net_setup() {
 	HOST_LINKS=()
 	CONTAINERS=()
 	local r
-	for r in 100.72.1.0/24 100.72.2.0/24 10.213.0.0/16; do
+	# A test file may use its own ranges (NET_RANGES), so files can run side by side.
+	for r in ${NET_RANGES:-100.72.1.0/24 100.72.2.0/24 10.213.0.0/16}; do
 		if ip -4 route show | grep -q "^${r%%.0/*}"; then
 			skip "address range $r is routed on this host already (another test?)"
 		fi
@@ -58,6 +59,26 @@ make_host() {
 	ip -n "$ns" link set eth0 up
 	ip -n "$ns" link set lo up
 	ip -n "$ns" route add default via "$net.1"
+}
+
+# make_host6 NAME OCTETS V6PREFIX: make_host, and IPv6 as well: V6PREFIX::1/64 on this
+# host's side, V6PREFIX::2/64 in the namespace with a default route back.
+make_host6() {
+	make_host "$1" "$2"
+	local ns="$T-$1" hl="${T}$1"
+	ip addr add "$3::1/64" dev "$hl" nodad
+	ip -n "$ns" addr add "$3::2/64" dev eth0 nodad
+	ip -n "$ns" -6 route add default via "$3::1"
+}
+
+# wait_for_port_ns NAME PORT: until something listens on TCP PORT in the extra host (3 s).
+wait_for_port_ns() {
+	local i
+	for ((i = 0; i < 30; i++)); do
+		ip netns exec "$T-$1" ss -Hltn "sport = :$2" | grep -q . && return 0
+		sleep 0.1
+	done
+	fail "nothing listens on port $2 in $T-$1"
 }
 
 # in_host NAME CMD...: runs CMD in the extra host's namespace.
@@ -161,7 +182,7 @@ assert_no_husk_leftovers() {
 		return 1
 	fi
 	local addrs
-	addrs=$(ip -4 -o addr show | grep ' 10\.213\.' || true)
+	addrs=$(ip -o addr show | grep -E "${NET_ADDR_RE:- 10\.213\.}" || true)
 	[[ -z "$addrs" ]] || fail "addresses left: $addrs"
 }
 

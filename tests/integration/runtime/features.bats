@@ -24,7 +24,7 @@ teardown() { common_teardown; }
 	done
 	echo "$output" | jq -e '.mountOptions | index("rbind") != null and index("rro") != null'
 	echo "$output" | jq -e '.linux.capabilities | index("CAP_SYS_ADMIN") != null'
-	echo "$output" | jq -e '.linux.cgroup.v1 == true and .linux.cgroup.systemd == false'
+	echo "$output" | jq -e '.linux.cgroup.v1 == true and .linux.cgroup.systemd == true'
 	echo "$output" | jq -e '.linux.seccomp.enabled == true'
 	# This machine has no LSM: the document must not claim one.
 	if [[ ! -e /sys/kernel/security/lsm ]] || ! grep -qE 'apparmor|selinux' /sys/kernel/security/lsm; then

@@ -117,6 +117,14 @@ TEST(ResourcesParseTest, StandaloneResourcesForUpdate) {
     EXPECT_FALSE(parse_resources("{", "x").has_value());
 }
 
+// The systemd form is the runtime's to check: it knows whether --systemd-cgroup was given
+// (tests/unit/runtime/cgroups_systemd_test.cpp).
+TEST(ResourcesParseTest, KeepsASystemdSlicePath) {
+    auto spec = parse_config(with_linux(R"({"cgroupsPath": "system.slice:husk:ctr"})"));
+    ASSERT_TRUE(spec.has_value()) << spec.error().message();
+    EXPECT_EQ(spec->linux.cgroups_path, "system.slice:husk:ctr");
+}
+
 struct ErrorCase {
     const char* name;
     const char* linux_patch;
@@ -141,8 +149,6 @@ const ErrorCase kErrorCases[] = {
     {"path_dotdot", R"({"cgroupsPath": "/husk/../../escape"})",
      "linux.cgroupsPath: \"/husk/../../escape\" contains \"..\""},
     {"path_dotdot_relative", R"({"cgroupsPath": ".."})", "contains \"..\""},
-    {"path_systemd", R"({"cgroupsPath": "system.slice:husk:ctr"})",
-     "systemd cgroup driver is not supported"},
     {"not_object", R"({"resources": []})", "linux.resources: expected an object"},
     {"memory_negative", R"({"resources": {"memory": {"limit": -2}}})",
      "linux.resources.memory.limit: -2 is negative (use -1 for unlimited)"},

@@ -28,6 +28,7 @@ check_bootstrap() {
 	expect_eq "$rc" 0 "bootstrap exit status"
 	expect_eq "$(step_of /tmp/boot.json 'mount sysfs on /sys')" done "sysfs"
 	expect_eq "$(step_of /tmp/boot.json 'mount devpts on /dev/pts')" done "devpts"
+	expect_eq "$(step_of /tmp/boot.json 'bring up lo')" done "lo (the rig's init leaves it down)"
 	expect_eq "$(step_of /tmp/boot.json 'mount tmpfs on /dev/shm')" done "shm"
 	# Nothing is bound to v1 in a fresh boot, whatever the cgroup_no_v1 setting: cgroup2.
 	expect_eq "$(step_of /tmp/boot.json 'mount cgroup2 on /sys/fs/cgroup')" done "cgroup2"
@@ -89,4 +90,27 @@ check_memory_limit() {
 	DETAIL="memory.max $got"
 }
 
-run_checks doctor_before bootstrap bootstrap_again doctor_after modules memory_limit
+# `husk run` on the default bridge network in the bootstrapped guest: egress to the guest's
+# own address through NAT and a port published on 127.0.0.1, reached from the guest.
+check_bridge_port() {
+	[ -x /vm/bin/husk-net ] || fail "no husk-net in the guest"
+	mkdir -p /tmp/www
+	echo "served from a bridged container" >/tmp/www/index.html
+	husk run -d --name web -p 127.0.0.1:8080:80 -v /tmp/www:/www:ro --rootfs /vm/bundle/rootfs \
+		httpd -f -p 80 -h /www >/tmp/run.out 2>&1 || fail "husk run: $(cat /tmp/run.out)"
+	ip=$(husk inspect -f '{{.NetworkSettings.IPAddress}}' web)
+	[ -n "$ip" ] || fail "no address: $(husk inspect web)"
+	got=""
+	for i in 1 2 3 4 5 6 7 8 9 10; do
+		got=$(wget -q -O - http://127.0.0.1:8080/ 2>/dev/null) && break
+		sleep 1
+	done
+	expect_eq "$got" "served from a bridged container" "GET 127.0.0.1:8080"
+	expect_eq "$(husk port web)" "80/tcp -> 127.0.0.1:8080" "husk port"
+	expect_eq "$(cat /proc/sys/net/ipv4/ip_forward)" 1 "ip_forward"
+	husk rm -f web >/dev/null || fail "rm -f web"
+	expect_eq "$(husk network inspect bridge | jq '.[0].endpoints | length')" 0 "endpoints after rm"
+	DETAIL="container $ip, 127.0.0.1:8080 answered"
+}
+
+run_checks doctor_before bootstrap bootstrap_again doctor_after modules memory_limit bridge_port
