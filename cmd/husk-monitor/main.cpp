@@ -30,6 +30,7 @@
 #include "engine/container_network.hpp"
 #include "engine/ids.hpp"
 #include "engine/json_log.hpp"
+#include "engine/rootless_net.hpp"
 #include "engine/sockets.hpp"
 #include "engine/store.hpp"
 #include "health.hpp"
@@ -81,6 +82,12 @@ private:
     engine::ContainerRecord record_;
     std::string dir_;
     runtime::Runtime runtime_;
+    engine::RootlessNet rootless_net_;  // pasta or slirp4netns of a rootless container
+    void stop_rootless_net() {
+        engine::stop_rootless_network(rootless_net_);
+        if (rootless_net_.pid != 0) engine::remove_rootless_attachment(dir_);
+        rootless_net_ = {};
+    }
     engine::JsonLogWriter logs_;
     HealthChecker health_;
     engine::ContainerRuntime state_;
@@ -164,6 +171,17 @@ Result<pid_t> Monitor::start_container() {
     }
     auto st = runtime_.store().load(record_.id);
     if (!st) return fail(st.error());
+    if (engine::is_rootless_network_mode(record_.network_mode)) {
+        // Rootless: a user-mode stack in the namespace instead of a veth (docs/rootless.md).
+        auto ports = engine::forwarded_ports(record_.network.publish);
+        if (!ports) return fail(ports.error());
+        auto driver = engine::parse_rootless_net_driver(record_.network_mode);
+        if (!driver) return fail(driver.error());
+        auto net = engine::start_rootless_network(*driver, st->pid, *ports, dir_);
+        if (!net) return fail(net.error());
+        rootless_net_ = *net;
+        HUSK_TRY(engine::save_rootless_attachment(dir_, *net, *ports));
+    }
     if (engine::uses_network_driver(record_)) {
         // The namespace exists and nothing runs in it yet: the veth, address and ports are
         // in place before the container's process starts.
@@ -384,6 +402,7 @@ int Monitor::run(int sync_fd) {
             state_.pid = 0;
             save();
             (void)runtime_.remove(record_.id, true);
+            stop_rootless_net();
             engine::detach_network(record_, net_binary(), store_.root(), dir_);
             broadcast(Frame::error, std::to_string(exit_code) + " " + pid.error().what());
             break;
@@ -410,6 +429,7 @@ int Monitor::run(int sync_fd) {
             WIFEXITED(init_status_) ? WEXITSTATUS(init_status_) : 128 + WTERMSIG(init_status_);
         if (auto st = runtime_.remove(record_.id, true); !st)
             log::error("remove runtime state: {}", st.error().what());
+        stop_rootless_net();
         engine::detach_network(record_, net_binary(), store_.root(), dir_);
         state_.pid = 0;
         state_.exit_code = exit_code;

@@ -21,6 +21,7 @@
 #include "runtime/container.hpp"
 #include "runtime/exec.hpp"
 #include "runtime/features.hpp"
+#include "runtime/rootless.hpp"
 #include "runtime/trace.hpp"
 
 namespace {
@@ -247,7 +248,7 @@ int main(int argc, char** argv) {
 
     std::string root = husk::runtime::kDefaultRoot, log_path, log_format = "text";
     bool debug = false, systemd_cgroup = false;
-    std::string rootless = "false";
+    std::string rootless = "auto";
     app.add_option("--root", root, "directory for container state");
     app.add_option("--log", log_path, "log file (default stderr)");
     app.add_option("--log-format", log_format, "log format")
@@ -383,12 +384,17 @@ int main(int argc, char** argv) {
     // scope from the container's state.
     create_opts.systemd_cgroup = systemd_cgroup;
     run_opts.systemd_cgroup = systemd_cgroup;
-    if (rootless == "true")
-        return report(
-            husk::Error::invalid("--rootless: rootless mode is not supported by "
-                                 "husk-runtime yet"));
+    auto rootless_mode = husk::runtime::parse_rootless_flag(rootless);
+    if (!rootless_mode) return report(rootless_mode.error());
+    if (app.get_option("--root")->count() == 0 && ::geteuid() != 0) {
+        // runc's choice for an unprivileged caller: its own runtime dir, not root's.
+        auto user_root = husk::runtime::rootless_runtime_root();
+        if (!user_root) return report(user_root.error());
+        root = *user_root;
+    }
 
     husk::runtime::Runtime rt(root);
+    rt.set_rootless(*rootless_mode);
     // --debug traces how the container is built, step by step, with timings.
     if (debug && (*create || *run)) husk::runtime::trace::enable(started);
     try {

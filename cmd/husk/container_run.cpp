@@ -19,10 +19,13 @@
 #include "engine/engine.hpp"
 #include "engine/ids.hpp"
 #include "engine/image_pull.hpp"
+#include "engine/rootless_net.hpp"
+#include "engine/rootless_ns.hpp"
 #include "engine/sockets.hpp"
 #include "engine/volumes.hpp"
 #include "net/attach.hpp"
 #include "net/port_spec.hpp"
+#include "runtime/rootless.hpp"
 
 namespace husk::cli {
 namespace {
@@ -31,6 +34,7 @@ using engine::Frame;
 
 struct RunFlags {
     std::string rootfs, name, workdir, user, hostname, entrypoint, stop_signal, network = "bridge";
+    std::string userns;
     engine::NetworkRequest net;
     std::optional<int> stop_timeout;
     std::vector<std::string> env, env_files, labels, volumes, mounts, tmpfs, log_opts;
@@ -92,6 +96,7 @@ void add_run_flags(CLI::App* cmd, RunFlags& f) {
     cmd->add_option("--cap-drop", f.cap_drop, "drop a capability");
     cmd->add_option("--security-opt", f.security_opt,
                     "seccomp=FILE|unconfined, no-new-privileges[:true|false]");
+    cmd->add_option("--userns", f.userns, "keep-id (rootless): your uid is the same inside");
     cmd->add_flag("--privileged", f.privileged,
                   "every capability, no seccomp, no masked paths, every device allowed");
     cmd->add_option("--device", f.devices, "HOST[:CONTAINER[:PERMISSIONS]]");
@@ -187,8 +192,8 @@ Result<engine::MountRecord> parse_volume(const std::string& spec, engine::Volume
         if (parts[0].starts_with("/")) {
             m.type = "bind";
             m.source = parts[0];
-            // Docker's -v creates a missing host directory.
-            HUSK_TRY_CTX(make_dirs(m.source), "-v {}", spec);
+            // Docker's -v creates a missing host directory (an existing file binds as is).
+            if (!path_exists(m.source)) HUSK_TRY_CTX(make_dirs(m.source), "-v {}", spec);
         } else {
             auto v = volumes.create(parts[0], {});
             if (!v) return fail(v.error().wrap("-v {}", spec));
@@ -255,8 +260,23 @@ Result<engine::MountRecord> parse_mount(const std::string& spec, engine::VolumeS
 // --network, checked against what exists now, with the flags that only some modes take.
 Result<std::string> network_mode_from_flags(const RunFlags& f, engine::Engine& eng) {
     std::string mode = f.network == "default" ? "bridge" : f.network;
-    bool user_network =
-        mode != "bridge" && mode != "none" && mode != "host" && !mode.starts_with("container:");
+    // Rootless: no veth, bridge or nft rule can be made on the host; a user-mode stack in
+    // the container's namespace takes the default's place (docs/rootless.md).
+    if (engine::already_in_user_namespace()) {
+        if (mode == "bridge") mode = "pasta";
+        if (f.net.publish_all)
+            return fail_invalid("-P: not supported by rootless husk yet: publish with -p");
+    } else if (engine::is_rootless_network_mode(mode)) {
+        return fail_invalid("--network {}: for rootless husk only (root uses bridge networks)",
+                            mode);
+    }
+    bool user_network = mode != "bridge" && mode != "none" && mode != "host" &&
+                        !mode.starts_with("container:") && !engine::is_rootless_network_mode(mode);
+    if (user_network && engine::already_in_user_namespace())
+        return fail_invalid(
+            "--network {}: user networks need root (a bridge, veths and nft rules on the host); "
+            "rootless containers use pasta (the default) or slirp4netns",
+            mode);
     bool publishes = !f.net.publish.empty() || f.net.publish_all;
     if (mode.starts_with("container:")) {
         auto id = eng.store().resolve(mode.substr(10));
@@ -427,6 +447,35 @@ Result<engine::ContainerRecord> record_from_flags(const RunFlags& f, engine::Eng
     if (f.cpu_shares) hc["CpuShares"] = f.cpu_shares;
     if (!f.cpuset_cpus.empty()) hc["CpusetCpus"] = f.cpuset_cpus;
     if (f.pids_limit) hc["PidsLimit"] = f.pids_limit;
+    if (!f.userns.empty() && f.userns != "host") {
+        if (f.userns != "keep-id")
+            return fail_invalid("--userns {:?}: supported: keep-id (rootless), host", f.userns);
+        if (!engine::already_in_user_namespace())
+            return fail_invalid(
+                "--userns keep-id: for rootless husk only (root's containers "
+                "share the host's ids unless their config maps them)");
+        auto maps = engine::keep_id_maps();
+        if (!maps) return fail(maps.error().wrap("--userns keep-id"));
+        hc["UsernsMode"] = "keep-id";
+        hc["IdMappings"] = {{"UidMaps", maps->uid_maps}, {"GidMaps", maps->gid_maps}};
+        // podman's keep-id: the process runs as the user's own ids unless --user says else.
+        if (r.user.empty()) r.user = fmt::format("{}:{}", maps->uid, maps->gid);
+    }
+    // Rootless: refused here, before anything exists, when no delegated cgroup can take them.
+    for (const char* key :
+         {"Memory", "MemorySwap", "NanoCpus", "CpuShares", "CpusetCpus", "PidsLimit"}) {
+        if (!hc.contains(key) || !engine::already_in_user_namespace()) continue;
+        auto host = runtime::detect_cgroups();
+        if (!host) return fail(host.error().wrap("detect cgroups"));
+        std::string reason;
+        (void)runtime::rootless_cgroups(*host, reason);
+        if (!reason.empty())
+            return fail_invalid(
+                "resource limits (HostConfig.{}): rootless husk cannot apply "
+                "them here: {}",
+                key, reason);
+        break;
+    }
     if (!f.ulimits.empty()) {
         nlohmann::json list = nlohmann::json::array();
         for (const auto& u : f.ulimits) {

@@ -2,10 +2,12 @@
 // (the only place exceptions are used); every command is a call into the husk libraries.
 #include <unistd.h>
 
+#include <cstdlib>
 #include <iostream>
 
 #include "cli.hpp"
 #include "common/log.hpp"
+#include "engine/rootless_ns.hpp"
 
 namespace husk::cli {
 
@@ -26,10 +28,15 @@ int main(int argc, char** argv) {
     app.set_version_flag("-v,--version", "husk version " HUSK_VERSION);
     app.require_subcommand(1);
     Globals globals;
-    if (geteuid() != 0) {
-        // Rootless defaults (XDG dirs) arrive with the rootless issue; until then say so.
-        globals.root.clear();
-        globals.runroot.clear();
+    // An unprivileged user gets its own storage and state (docs/rootless.md).
+    std::string userns_state;
+    bool rootless = geteuid() != 0 && !husk::engine::already_in_user_namespace();
+    if (rootless) {
+        auto dirs = husk::engine::rootless_dirs();
+        if (!dirs) return report(dirs.error());
+        globals.root = dirs->root;
+        globals.runroot = dirs->runroot;
+        userns_state = dirs->runroot;
     }
     app.add_option("--root", globals.root, "storage root (images, containers, volumes)")
         ->capture_default_str();
@@ -39,9 +46,11 @@ int main(int argc, char** argv) {
         ->capture_default_str();
     app.parse_complete_callback([&] {
         husk::log::configure("", husk::log::Format::text, globals.debug);
-        if (globals.root.empty() || globals.runroot.empty())
-            throw CLI::ValidationError("--root",
-                                       "husk runs as root for now: pass --root and --runroot");
+        if (rootless) {
+            // Before any command runs, and while husk is still single-threaded (setns).
+            if (auto entered = husk::engine::enter_rootless_namespace(userns_state); !entered)
+                std::exit(report(entered.error()));
+        }
     });
 
     register_container_commands(app, globals);

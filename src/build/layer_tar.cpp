@@ -20,6 +20,7 @@
 #include "common/files.hpp"
 #include "common/scope_exit.hpp"
 #include "image/digest.hpp"
+#include "image/overlay_xattr.hpp"
 
 namespace husk::build::detail {
 namespace {
@@ -111,7 +112,7 @@ private:
         ssize_t n = ::flistxattr(fd, names, sizeof names);
         for (ssize_t i = 0; i < n; i += static_cast<ssize_t>(strlen(names + i)) + 1) {
             std::string_view key = names + i;
-            if (key.starts_with("trusted.overlay.")) continue;  // overlay's own bookkeeping
+            if (image::is_overlay_xattr(key)) continue;  // overlay's own bookkeeping
             char value[65536];
             ssize_t len = ::fgetxattr(fd, names + i, value, sizeof value);
             if (len >= 0)
@@ -145,7 +146,7 @@ private:
             xattrs(sub.get(), e.get());
             HUSK_TRY(header(e.get()));
             char v[4];
-            ssize_t len = ::fgetxattr(sub.get(), "trusted.overlay.opaque", v, sizeof v);
+            ssize_t len = ::fgetxattr(sub.get(), image::overlay_opaque_xattr(), v, sizeof v);
             if (len == 1 && v[0] == 'y') {
                 // An opaque dir hides everything below it in the lower layers.
                 std::unique_ptr<struct archive_entry, void (*)(struct archive_entry*)> o(

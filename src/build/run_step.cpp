@@ -16,6 +16,7 @@
 #include "common/log.hpp"
 #include "common/safe_path.hpp"
 #include "common/scope_exit.hpp"
+#include "image/overlay_xattr.hpp"
 #include "net/attach.hpp"
 #include "net/dns.hpp"
 #include "oci/runtime_spec.hpp"
@@ -182,6 +183,10 @@ struct MountTargets {
 }  // namespace
 
 Result<int> run_in_rootfs(const RunSpec& spec) {
+    // Rootless: no bridge can be made; RUN shares the host's network namespace, over which
+    // the step's root (the user) holds no capability (docs/rootless.md).
+    const std::string network =
+        spec.network == "bridge" && image::rootless_store() ? "host" : spec.network;
     auto rootfs_fd = UniqueFd(::open(spec.rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
     if (!rootfs_fd) return fail_errno("open {}", spec.rootfs);
     auto ids = resolve_user(rootfs_fd.get(), spec.user);
@@ -214,7 +219,7 @@ Result<int> run_in_rootfs(const RunSpec& spec) {
     // /etc/resolv.conf and /etc/hosts are bind-mounted read-only (never part of a layer):
     // the targets the runtime creates for them are removed from the upper dir afterwards.
     auto targets = MountTargets::before(rootfs_fd.get());
-    if (spec.network == "host") {
+    if (network == "host") {
         auto& ns = config["linux"]["namespaces"];
         Json kept = Json::array();
         for (auto& n : ns)
@@ -225,7 +230,7 @@ Result<int> run_in_rootfs(const RunSpec& spec) {
                                     {"type", "bind"},
                                     {"source", "/etc/resolv.conf"},
                                     {"options", {"rbind", "ro"}}});
-    } else if (spec.network == "bridge") {
+    } else if (network == "bridge") {
         // As Docker's RUN: the default bridge network, with the host's nameservers (a
         // loopback stub resolver is unreachable from the container's namespace).
         auto host = read_file("/etc/resolv.conf");
@@ -284,7 +289,7 @@ Result<int> run_in_rootfs(const RunSpec& spec) {
     options.id = "husk-build-" + std::to_string(::getpid()) + "-" + std::to_string(g_run_counter++);
     options.bundle = spec.bundle_dir;
     bool attached = false;
-    if (spec.network == "bridge") {
+    if (network == "bridge") {
         options.before_start = [&](int pid) -> Status {
             net::AttachOptions a;
             a.network = "bridge";

@@ -180,8 +180,10 @@ void run_detach(const ContainerRecord& r, const std::string& net_binary, const s
 }  // namespace
 
 bool uses_network_driver(const ContainerRecord& r) {
+    // pasta and slirp4netns (rootless) are the monitor's own, not husk-net's.
     return r.network_mode != "none" && r.network_mode != "host" &&
-           !r.network_mode.starts_with("container:");
+           !r.network_mode.starts_with("container:") && r.network_mode != "pasta" &&
+           r.network_mode != "slirp4netns";
 }
 
 std::string joined_container(const ContainerRecord& r) {

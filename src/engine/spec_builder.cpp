@@ -286,6 +286,19 @@ Result<std::string> build_spec(const ContainerRecord& r, const SpecPaths& paths)
         for (auto& ns : linux_config["namespaces"])
             if (ns["type"] == "network") ns["path"] = paths.joined_netns;
     }
+    if (hc.contains("UsernsMode") && hc.at("UsernsMode") == "keep-id" &&
+        hc.contains("IdMappings")) {
+        // Rootless --userns=keep-id: a user namespace of the container's own inside the
+        // rootless one (docs/rootless.md).
+        linux_config["namespaces"].push_back({{"type", "user"}});
+        for (const auto& [key, field] :
+             {std::pair{"UidMaps", "uidMappings"}, std::pair{"GidMaps", "gidMappings"}}) {
+            Json list = Json::array();
+            for (const auto& t : hc.at("IdMappings").at(key))
+                list.push_back({{"containerID", t.at(0)}, {"hostID", t.at(1)}, {"size", t.at(2)}});
+            linux_config[field] = list;
+        }
+    }
     if (r.network_mode == "host") {
         auto& ns = linux_config["namespaces"];
         for (auto it = ns.begin(); it != ns.end(); ++it)

@@ -17,6 +17,7 @@
 #include "common/files.hpp"
 #include "common/scope_exit.hpp"
 #include "common/unique_fd.hpp"
+#include "image/overlay_xattr.hpp"
 
 namespace husk::image {
 namespace {
@@ -35,7 +36,7 @@ Status copy_xattrs(int src, int dst, const std::string& shown) {
     if (n < 0) return errno == ENOTSUP ? Status{} : fail_errno("list xattrs of {}", shown);
     for (ssize_t i = 0; i < n; i += static_cast<ssize_t>(strlen(names + i)) + 1) {
         std::string_view name = names + i;
-        if (name.starts_with("trusted.overlay.")) continue;
+        if (is_overlay_xattr(name)) continue;
         char value[65536];
         ssize_t len = ::fgetxattr(src, names + i, value, sizeof value);
         if (len < 0) continue;
@@ -87,8 +88,8 @@ private:
                 ::openat(src, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
             if (!sdir) return fail_errno("open {}", shown);
             char opaque[2];
-            bool is_opaque = ::fgetxattr(sdir.get(), "trusted.overlay.opaque", opaque, 2) == 1 &&
-                             opaque[0] == 'y';
+            bool is_opaque =
+                ::fgetxattr(sdir.get(), overlay_opaque_xattr(), opaque, 2) == 1 && opaque[0] == 'y';
             if (exists && (!S_ISDIR(dst_st.st_mode) || is_opaque)) {
                 HUSK_TRY(remove_at(dst, name));
                 exists = false;
@@ -196,6 +197,11 @@ Status mount_overlay(const std::vector<std::string>& lowers_top_first, const std
                 break;
             }
         if (ok) {
+            // Root of a user namespace keeps overlay's xattrs under user.* (see
+            // overlay_xattr.hpp).
+            if (rootless_store() &&
+                ::fsconfig(fs.get(), FSCONFIG_SET_FLAG, "userxattr", nullptr, 0) != 0)
+                return fail_errno("overlay on {}: userxattr", target);
             if ((!upper.empty() &&
                  (::fsconfig(fs.get(), FSCONFIG_SET_STRING, "upperdir", upper.c_str(), 0) != 0 ||
                   ::fsconfig(fs.get(), FSCONFIG_SET_STRING, "workdir", work.c_str(), 0) != 0)) ||
@@ -216,6 +222,7 @@ Status mount_overlay(const std::vector<std::string>& lowers_top_first, const std
         opts += lowers_top_first[i].substr(parent.size() + 1);
     }
     if (!upper.empty()) opts += ",upperdir=" + upper + ",workdir=" + work;
+    if (rootless_store()) opts += ",userxattr";
     if (opts.size() >= static_cast<size_t>(::getpagesize()))
         return fail_invalid("overlay on {}: {} layers do not fit the mount options", target,
                             lowers_top_first.size());

@@ -14,8 +14,10 @@
 #include <vector>
 
 #include "common/files.hpp"
+#include "common/log.hpp"
 #include "common/safe_path.hpp"
 #include "common/unique_fd.hpp"
+#include "image/overlay_xattr.hpp"
 
 namespace husk::image {
 namespace {
@@ -156,6 +158,21 @@ public:
         return {};
     }
 
+    // Rootless with a single-id map (no /etc/subuid range) has only uid/gid 0 to give: the
+    // kernel answers EINVAL for the others, and the files stay the user's (podman's
+    // ignore_chown_errors). Said once per layer.
+    bool chown_failed(int rc) {
+        if (rc == 0) return false;
+        if (errno != EINVAL || !rootless_store()) return true;
+        if (!warned_chown_) {
+            log::warn(
+                "the user namespace maps one id only: files of other owners in this layer "
+                "are kept as root's (add a range to /etc/subuid and /etc/subgid)");
+            warned_chown_ = true;
+        }
+        return false;
+    }
+
     Status set_xattrs(int fd, archive_entry* e, const std::string& shown) {
         const char* name;
         const void* value;
@@ -164,7 +181,7 @@ public:
         while (archive_entry_xattr_next(e, &name, &value, &size) == ARCHIVE_OK) {
             std::string_view n = name;
             // overlay's own attributes would change what the mount shows: never from a tar.
-            if (n.starts_with("trusted.overlay.")) continue;
+            if (is_overlay_xattr(n)) continue;
             if (::fsetxattr(fd, name, value, size, 0) != 0 && errno != ENOTSUP)
                 return fail_errno("entry {:?}: set xattr {}", shown, n);
         }
@@ -212,7 +229,7 @@ public:
         // files need neither call.
         uid_t uid = archive_entry_uid(e);
         gid_t gid = archive_entry_gid(e);
-        if ((uid != owner_uid_ || gid != owner_gid_) && ::fchown(fd.get(), uid, gid) != 0)
+        if ((uid != owner_uid_ || gid != owner_gid_) && chown_failed(::fchown(fd.get(), uid, gid)))
             return fail_errno("entry {:?}: chown", shown);
         // After chown, which clears set-id bits.
         if (((perm & 07000) != 0 || (perm & umask_) != 0) && ::fchmod(fd.get(), perm) != 0)
@@ -239,7 +256,7 @@ public:
             if (name == ".wh..wh..opq") {
                 UniqueFd dir(::openat(pfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
                 if (!dir) return fail_errno("entry {:?}: open its directory", shown);
-                if (::fsetxattr(dir.get(), "trusted.overlay.opaque", "y", 1, 0) != 0)
+                if (::fsetxattr(dir.get(), overlay_opaque_xattr(), "y", 1, 0) != 0)
                     return fail_errno("entry {:?}: mark opaque", shown);
                 return {};
             }
@@ -299,7 +316,7 @@ public:
                     return fail_invalid("entry {:?}: symlink without a target", shown);
                 if (::symlinkat(target, pfd, name.c_str()) != 0)
                     return fail_errno("entry {:?}: symlink", shown);
-                if (::fchownat(pfd, name.c_str(), uid, gid, AT_SYMLINK_NOFOLLOW) != 0)
+                if (chown_failed(::fchownat(pfd, name.c_str(), uid, gid, AT_SYMLINK_NOFOLLOW)))
                     return fail_errno("entry {:?}: chown", shown);
                 struct timespec times[2] = {{archive_entry_mtime(e), archive_entry_mtime_nsec(e)},
                                             {archive_entry_mtime(e), archive_entry_mtime_nsec(e)}};
@@ -310,9 +327,16 @@ public:
             case AE_IFBLK:
             case AE_IFIFO: {
                 if (::mknodat(pfd, name.c_str(), type | archive_entry_perm(e),
-                              archive_entry_rdev(e)) != 0)
+                              archive_entry_rdev(e)) != 0) {
+                    // Root of a user namespace may not make device nodes; a container
+                    // gets its devices bound from the host anyway.
+                    if (errno == EPERM && type != S_IFIFO && rootless_store()) {
+                        log::warn("entry {:?}: device node skipped (rootless storage)", shown);
+                        return {};
+                    }
                     return fail_errno("entry {:?}: mknod", shown);
-                if (::fchownat(pfd, name.c_str(), uid, gid, AT_SYMLINK_NOFOLLOW) != 0)
+                }
+                if (chown_failed(::fchownat(pfd, name.c_str(), uid, gid, AT_SYMLINK_NOFOLLOW)))
                     return fail_errno("entry {:?}: chown", shown);
                 if (::fchmodat(pfd, name.c_str(), archive_entry_perm(e), 0) != 0)
                     return fail_errno("entry {:?}: chmod", shown);
@@ -333,7 +357,8 @@ public:
             long fd = sys_openat2(root_, it->path.c_str(), &how);
             if (fd < 0) continue;  // replaced by a later entry
             UniqueFd dir(static_cast<int>(fd));
-            if (::fchown(dir.get(), it->uid, it->gid) != 0) return fail_errno("chown {}", it->path);
+            if (chown_failed(::fchown(dir.get(), it->uid, it->gid)))
+                return fail_errno("chown {}", it->path);
             if (::fchmod(dir.get(), it->mode) != 0) return fail_errno("chmod {}", it->path);
             ::futimens(dir.get(), it->times);
         }
@@ -343,6 +368,7 @@ public:
 private:
     int root_;
     uid_t owner_uid_;
+    bool warned_chown_ = false;
     gid_t owner_gid_;
     mode_t umask_ = 022;
     std::string cached_path_;

@@ -34,6 +34,7 @@
 #include "runtime/init.hpp"
 #include "runtime/lsm.hpp"
 #include "runtime/mount_plan.hpp"
+#include "runtime/rootless.hpp"
 #include "runtime/seccomp.hpp"
 #include "runtime/sync.hpp"
 #include "runtime/systemd_bus.hpp"
@@ -80,13 +81,6 @@ Result<std::vector<std::pair<oci::NamespaceType, UniqueFd>>> open_namespaces(
     std::stable_partition(out.begin(), out.end(),
                           [](auto& p) { return p.first == oci::NamespaceType::user; });
     return out;
-}
-
-std::string id_map_text(const std::vector<oci::IdMapping>& mappings) {
-    std::string text;
-    for (const auto& m : mappings)
-        text += fmt::format("{} {} {}\n", m.container_id, m.host_id, m.size);
-    return text;
 }
 
 Status wait_for_exit(pid_t pid, uint64_t start_time, int timeout_ms) {
@@ -190,6 +184,8 @@ Result<int> parse_signal(const std::string& name) {
     return fail_invalid("unknown signal {:?}", name);
 }
 
+Runtime::Runtime(std::string root) : store_(std::move(root)), rootless_(detect_rootless()) {}
+
 Result<pid_t> Runtime::spawn(const CreateOptions& options, bool keep_child) {
     HUSK_TRY(validate_container_id(options.id));
     auto bundle = real_path(options.bundle, "bundle");
@@ -261,9 +257,23 @@ Result<pid_t> Runtime::spawn(const CreateOptions& options, bool keep_child) {
     trace::Step t_detect("detect cgroups", "plan linux.resources");
     auto cgroup_host = detect_cgroups();
     if (!cgroup_host) return fail(cgroup_host.error().wrap("detect cgroups"));
-    auto limits = plan_resources(cgroup_caps(*cgroup_host), spec.linux.resources);
+    std::string no_cgroup_reason;
+    if (rootless_) *cgroup_host = rootless_cgroups(*cgroup_host, no_cgroup_reason);
+    // Without a cgroup the device rules have nothing to attach to; the devices are host
+    // binds the user could open anyway.
+    oci::Resources wanted = spec.linux.resources;
+    if (!no_cgroup_reason.empty()) wanted.devices.clear();
+    auto limits = plan_resources(cgroup_caps(*cgroup_host), wanted);
+    if (!limits && !no_cgroup_reason.empty())
+        return fail(limits.error().wrap("linux.resources: rootless: {}", no_cgroup_reason));
     if (!limits) return fail(limits.error());
     auto device_limits = take_device_writes(*limits);
+    if (!no_cgroup_reason.empty()) {
+        if (!limits->empty())
+            return fail_invalid("linux.resources: rootless: {}; drop the limits", no_cgroup_reason);
+        device_limits.clear();
+    }
+    if (rootless_) HUSK_TRY(check_id_maps(spec.linux.uid_mappings, spec.linux.gid_mappings));
     t_detect.done();
     // The systemd driver: the scope's name, its properties and the connection are settled
     // before anything is made; the scope itself starts once the init exists (a scope starts
@@ -374,6 +384,8 @@ Result<pid_t> Runtime::spawn(const CreateOptions& options, bool keep_child) {
     init.rootfs.mounts = std::move(*mounts);
     init.rootfs.cgroup_dirs = cgroup.dirs();
     init.rootfs.user_namespace = spec.has_namespace(oci::NamespaceType::user);
+    // Root of someone else's user namespace may not mknod either.
+    init.rootfs.bind_devices = init.rootfs.user_namespace || rootless_;
     init.sync_fd = child_end.get();
     init.fifo_fd = fifo.get();
     init.close_fds.push_back(lock->get());
@@ -409,8 +421,12 @@ Result<pid_t> Runtime::spawn(const CreateOptions& options, bool keep_child) {
         init.new_time_ns |= ns.type == oci::NamespaceType::time;
     }
 
-    // Our own /proc/<pid>/exe is out of the container's reach too.
-    ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    // Our own /proc/<pid>/exe is out of the container's reach too. An unprivileged runtime
+    // must open the new init's uid_map (or let newuidmap open it), which a non-dumpable
+    // process's /proc files (root's) forbid: the init then stays dumpable until its maps are
+    // written ("go"), and this process turns non-dumpable right after the clone.
+    init.dumpable_until_go = new_user && ::geteuid() != 0;
+    if (!init.dumpable_until_go) ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     ::fflush(nullptr);
     trace::Step t_clone("clone3", "new namespaces: {}",
                         trace::enabled() ? namespace_names(flags) : "");
@@ -432,6 +448,7 @@ Result<pid_t> Runtime::spawn(const CreateOptions& options, bool keep_child) {
         run_init(init);
     }
     pid_t pid = static_cast<pid_t>(rc);
+    if (init.dumpable_until_go) ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     t_clone.done();
     child_end.reset();
     fifo.reset();
@@ -447,17 +464,7 @@ Result<pid_t> Runtime::spawn(const CreateOptions& options, bool keep_child) {
     });
 
     trace::Step t_maps("write id maps", "{}", new_user ? "uid_map, gid_map" : "no user namespace");
-    if (new_user) {
-        std::string proc = "/proc/" + std::to_string(pid);
-        // Without CAP_SETGID over the parent namespace (rootless) the kernel takes a gid_map
-        // only once setgroups is denied for good; as root, the init may still set its groups.
-        if (::geteuid() != 0)
-            HUSK_TRY_CTX(write_file(proc + "/setgroups", "deny"), "linux.gidMappings");
-        HUSK_TRY_CTX(write_file(proc + "/uid_map", id_map_text(spec.linux.uid_mappings)),
-                     "linux.uidMappings");
-        HUSK_TRY_CTX(write_file(proc + "/gid_map", id_map_text(spec.linux.gid_mappings)),
-                     "linux.gidMappings");
-    }
+    if (new_user) HUSK_TRY(write_id_maps(pid, spec.linux.uid_mappings, spec.linux.gid_mappings));
     t_maps.done();
     if (systemd_path) {
         // Before "go": the init binds the scope's v1 directories while it builds the rootfs.

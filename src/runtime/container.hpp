@@ -28,7 +28,12 @@ struct CreateOptions {
 
 class Runtime {
 public:
-    explicit Runtime(std::string root) : store_(std::move(root)) {}
+    // Rootless mode is detected (runc's `--rootless auto`); set_rootless overrides it.
+    explicit Runtime(std::string root);
+    // Rootless: no cgroups unless a delegated v2 subtree is writable (limits refused
+    // otherwise), devices bound from the host, id maps through newuidmap/newgidmap.
+    void set_rootless(bool rootless) { rootless_ = rootless; }
+    bool rootless() const { return rootless_; }
 
     // Builds the container and leaves its init waiting for start.
     [[nodiscard]] Status create(const CreateOptions& options);
@@ -62,6 +67,7 @@ private:
     void run_poststart(const ContainerState& state) const;
 
     StateStore store_;
+    bool rootless_ = false;
 };
 
 // Adds kOomKillsAnnotation when the OOM killer has killed in the container's cgroup.

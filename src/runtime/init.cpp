@@ -120,6 +120,7 @@ Status setup(const InitArgs& args, UniqueFd& listener) {
     auto go = sync_receive(args.sync_fd);
     if (!go) return fail(go.error());
     if (go->type != SyncType::go) return fail_invalid("unexpected message from the runtime");
+    if (args.dumpable_until_go) ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 
     t_go.done();
     HUSK_TRY(join_namespaces(args));
@@ -213,7 +214,7 @@ void run_init(const InitArgs& args) {
     // Die with the runtime while it still waits for us; stay out of reach of the
     // container's processes (no /proc/<pid>/exe, no ptrace) until the exec.
     ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-    ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    if (!args.dumpable_until_go) ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     for (int fd : args.close_fds) ::close(fd);
 
     UniqueFd listener;

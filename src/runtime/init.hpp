@@ -22,6 +22,8 @@ struct InitArgs {
     // hold it for as long as it lives).
     std::vector<int> close_fds;
     bool new_cgroup_ns = false;
+    // An unprivileged runtime writes the maps through /proc/<init>: non-dumpable only after.
+    bool dumpable_until_go = false;
     bool new_time_ns = false;
     const SeccompProgram* seccomp = nullptr;  // compiled by the parent; null: no filter
     // The config has prestart/createRuntime/createContainer/startContainer hooks: stop for

@@ -162,6 +162,24 @@ Status mount_at(int root_fd, const MountStep& step, const std::string& target,
                 mounted = remount_bind(fd_path(again->get()), step.flags, step.destination);
             }
         }
+        // devpts' gid= (the host's tty group) may be unmapped in a user namespace that maps
+        // one id only: the kernel says EINVAL; the ptys then belong to the process's group
+        // (runc retries the same way).
+        if (!mounted && step.fstype == "devpts" && mounted.error().errnum() == EINVAL &&
+            step.data.find("gid=") != std::string::npos) {
+            std::string data;
+            size_t start = 0;
+            while (start <= step.data.size()) {
+                size_t comma = step.data.find(',', start);
+                std::string opt = step.data.substr(start, comma - start);
+                if (!opt.starts_with("gid=") && !opt.empty())
+                    data += (data.empty() ? "" : ",") + opt;
+                if (comma == std::string::npos) break;
+                start = comma + 1;
+            }
+            mounted = do_mount(step.source, target, step.fstype.c_str(), step.flags, data,
+                               step.destination);
+        }
         if (!mounted) return mounted;
     }
 
@@ -234,9 +252,9 @@ Status make_devices(int root_fd, const RootfsPlan& plan) {
         dev.path = d.path;
         dev.major = d.major;
         dev.minor = d.minor;
-        HUSK_TRY(make_device(root_fd, dev, plan.user_namespace));
+        HUSK_TRY(make_device(root_fd, dev, plan.bind_devices));
     }
-    for (const auto& c : configured) HUSK_TRY(make_device(root_fd, c, plan.user_namespace));
+    for (const auto& c : configured) HUSK_TRY(make_device(root_fd, c, plan.bind_devices));
 
     auto dev_dir = make_dirs_in_root(root_fd, "/dev");
     if (!dev_dir) return fail(dev_dir.error());
@@ -289,7 +307,7 @@ Status prepare_rootfs(const RootfsPlan& plan) {
                       step.data.empty() ? "" : " " + step.data);
         HUSK_TRY(mount_one(root_fd.get(), step, plan));
     }
-    trace::Step t_dev("devices", "{}", plan.user_namespace ? "bind host nodes" : "mknod");
+    trace::Step t_dev("devices", "{}", plan.bind_devices ? "bind host nodes" : "mknod");
     HUSK_TRY_CTX(make_devices(root_fd.get(), plan), "create devices");
     t_dev.done();
 

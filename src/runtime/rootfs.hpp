@@ -19,7 +19,8 @@ struct RootfsPlan {
     std::string rootfs;  // absolute host path of root.path
     std::vector<MountStep> mounts;
     std::vector<CgroupDir> cgroup_dirs;  // the container's cgroup, for "cgroup" mounts
-    bool user_namespace = false;         // mknod is not allowed: devices are bind-mounted
+    bool user_namespace = false;         // a new user namespace
+    bool bind_devices = false;           // mknod is not allowed: devices are bind-mounted
 };
 
 [[nodiscard]] Status prepare_rootfs(const RootfsPlan& plan);
