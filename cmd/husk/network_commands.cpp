@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli.hpp"
+#include "engine/engine.hpp"
 #include "net/attach.hpp"
 #include "net/attachment_json.hpp"
 #include "net/store.hpp"
@@ -41,10 +42,11 @@ Status run_attach(Globals& g, AttachArgs& args) {
     return {};
 }
 
-void add_attach_options(CLI::App* cmd, AttachArgs& args) {
-    cmd->add_option("--netns", args.options.netns,
-                    "the container's network namespace (/proc/PID/ns/net or /run/netns/NAME)")
-        ->required();
+void add_attach_options(CLI::App* cmd, AttachArgs& args, bool netns_required = true) {
+    auto* netns =
+        cmd->add_option("--netns", args.options.netns,
+                        "the container's network namespace (/proc/PID/ns/net or /run/netns/NAME)");
+    if (netns_required) netns->required();
     cmd->add_option("--ip", args.ip, "a fixed IPv4 address in the network's subnet");
     cmd->add_option("--ip6", args.ip6, "a fixed IPv6 address (dual-stack networks)");
     cmd->add_option("--alias", args.options.aliases, "another name peers resolve");
@@ -52,6 +54,30 @@ void add_attach_options(CLI::App* cmd, AttachArgs& args) {
     cmd->add_option("--add-host", args.options.extra_hosts, "NAME:IP line for the hosts file");
     cmd->add_option("--hosts-file", args.options.hosts_path,
                     "host path of the container's /etc/hosts, kept current as peers come and go");
+}
+
+// `connect NET CONTAINER` without --netns: CONTAINER is one of the engine's (a name or an
+// id prefix), running; its namespace, hosts file, hostname and names come from its record.
+// Disconnected when it stops, as every network it has.
+Status fill_from_engine_container(Globals& g, AttachArgs& args) {
+    engine::Engine eng(g.root, g.runroot);
+    auto id = eng.store().resolve(args.options.container_id);
+    if (!id) return fail(id.error());
+    auto v = eng.view(*id);
+    if (!v) return fail(v.error());
+    if (v->status != "running" && v->status != "paused")
+        return fail_invalid("cannot connect {}: the container is {} (start it first)",
+                            args.options.container_id, v->status);
+    if (!engine::uses_network_driver(v->record))
+        return fail_invalid("cannot connect {}: its network mode is {}", args.options.container_id,
+                            v->record.network_mode);
+    args.options.container_id = *id;
+    args.options.netns = "/proc/" + std::to_string(v->state.pid) + "/ns/net";
+    if (args.options.hostname.empty()) args.options.hostname = v->record.hostname;
+    if (args.options.hosts_path.empty()) args.options.hosts_path = eng.store().dir(*id) + "/hosts";
+    if (!v->record.name.empty()) args.options.aliases.push_back(v->record.name);
+    args.options.aliases.push_back(id->substr(0, 12));
+    return {};
 }
 
 }  // namespace
@@ -193,17 +219,30 @@ void register_network_commands(CLI::App& app, Globals& globals) {
 
     static AttachArgs connect_args;
     auto* connect = network->add_subcommand(
-        "connect", "connect a container to a network (internal until `husk run` lands)");
+        "connect",
+        "connect a running container to another network (or, with --netns, any "
+        "network namespace)");
     connect->add_option("network", connect_args.options.network, "network name")->required();
-    connect->add_option("container", connect_args.options.container_id, "container id")->required();
-    add_attach_options(connect, connect_args);
-    connect->callback([&] { globals.exit_code = finish(run_attach(globals, connect_args)); });
+    connect->add_option("container", connect_args.options.container_id, "container name or id")
+        ->required();
+    add_attach_options(connect, connect_args, false);
+    connect->callback([&] {
+        if (connect_args.options.netns.empty())
+            if (auto st = fill_from_engine_container(globals, connect_args); !st) {
+                globals.exit_code = report(st.error());
+                return;
+            }
+        globals.exit_code = finish(run_attach(globals, connect_args));
+    });
 
     static std::string disc_network, disc_container;
     auto* disconnect = network->add_subcommand("disconnect", "disconnect a container");
     disconnect->add_option("network", disc_network, "network name")->required();
     disconnect->add_option("container", disc_container, "container id")->required();
     disconnect->callback([&] {
+        // An engine container by name or id prefix; any other id as given.
+        if (auto id = engine::Engine(globals.root, globals.runroot).store().resolve(disc_container))
+            disc_container = *id;
         globals.exit_code = finish(net::detach(globals.root, disc_container, disc_network));
     });
 }

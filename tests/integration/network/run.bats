@@ -251,3 +251,25 @@ container_ip() { husk inspect -f '{{.NetworkSettings.IPAddress}}' "$1"; }
 	eventually restarted_twice
 	assert_equal "$(husk network inspect bridge | jq '.[0].endpoints | length')" 0
 }
+
+@test "network connect/disconnect of a running container by name; its endpoints go when it stops" {
+	husk network create --subnet 10.213.64.0/24 extra >/dev/null
+	run_web web
+	husk network connect extra web >/dev/null
+	run husk exec web ip -4 -o addr show
+	assert_contains "$output" "10.213.64."
+	run husk run --rm --network extra --rootfs "$RF" wget -q -O - http://web/
+	assert_equal "$output" "hello from husk run"
+	husk network disconnect extra web
+	assert_equal "$(husk network inspect extra | jq '.[0].endpoints | length')" 0
+	run husk run --rm --network extra --rootfs "$RF" timeout 3 wget -q -O - http://web/
+	assert_failure
+	# Connected again, then stopped: every network it was on lets go of it.
+	husk network connect extra web >/dev/null
+	husk stop -t 1 web >/dev/null
+	assert_equal "$(husk network inspect extra | jq '.[0].endpoints | length')" 0
+	assert_equal "$(husk network inspect bridge | jq '.[0].endpoints | length')" 0
+	run husk network connect extra web
+	assert_failure
+	assert_contains "$output" "the container is exited"
+}
