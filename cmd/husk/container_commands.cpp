@@ -195,16 +195,12 @@ void register_logs(CLI::App& app, Globals& g) {
     logs->add_option("container", f->ref, "container")->required();
     logs->callback([&g, f] {
         engine::Engine eng(g.root, g.runroot);
-        auto id = eng.store().resolve(f->ref);
-        if (!id) {
-            g.exit_code = report(id.error());
-            return;
-        }
-        auto v = eng.view(*id);
+        auto v = eng.find(f->ref);
         if (!v) {
             g.exit_code = report(v.error());
             return;
         }
+        const std::string* id = &v->record.id;
         auto parse_time = [](const std::string& s, const char* flag) -> Result<int64_t> {
             if (s.empty()) return int64_t{0};
             if (s.find('T') != std::string::npos || s.find('-') == 4) {

@@ -758,16 +758,12 @@ void register_run_commands(CLI::App& app, Globals& g) {
     attach->add_option("container", af->ref, "container")->required();
     attach->callback([&g, af] {
         engine::Engine eng(g.root, g.runroot);
-        auto id = eng.store().resolve(af->ref);
-        if (!id) {
-            g.exit_code = report(id.error());
-            return;
-        }
-        auto v = eng.view(*id);
+        auto v = eng.find(af->ref);
         if (!v) {
             g.exit_code = report(v.error());
             return;
         }
+        const std::string* id = &v->record.id;
         if (!v->monitored || v->status != "running") {
             g.exit_code = report(Error::invalid("cannot attach to {}: it is not running", af->ref));
             return;

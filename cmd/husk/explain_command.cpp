@@ -17,10 +17,9 @@ namespace {
 
 Status explain_container(Globals& g, const std::string& ref, bool json) {
     engine::Engine eng(g.root, g.runroot);
-    auto id = eng.store().resolve(ref);
-    if (!id) return fail(id.error());
-    auto v = eng.view(*id);
+    auto v = eng.find(ref);
     if (!v) return fail(v.error());
+    const std::string* id = &v->record.id;
     if (v->status != "running" && v->status != "paused")
         return fail_invalid("explain {}: the container is {} (no process to read from)", ref,
                             v->status);

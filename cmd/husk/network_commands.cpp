@@ -61,10 +61,9 @@ void add_attach_options(CLI::App* cmd, AttachArgs& args, bool netns_required = t
 // Disconnected when it stops, as every network it has.
 Status fill_from_engine_container(Globals& g, AttachArgs& args) {
     engine::Engine eng(g.root, g.runroot);
-    auto id = eng.store().resolve(args.options.container_id);
-    if (!id) return fail(id.error());
-    auto v = eng.view(*id);
+    auto v = eng.find(args.options.container_id);
     if (!v) return fail(v.error());
+    const std::string* id = &v->record.id;
     if (v->status != "running" && v->status != "paused")
         return fail_invalid("cannot connect {}: the container is {} (start it first)",
                             args.options.container_id, v->status);

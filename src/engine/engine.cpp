@@ -254,6 +254,12 @@ std::expected<StartResult, StartError> Engine::start(const std::string& id, bool
     return result;
 }
 
+Result<ContainerView> Engine::find(const std::string& ref) const {
+    auto id = store_.resolve(ref);
+    if (!id) return fail(id.error());
+    return view(*id);
+}
+
 Result<ContainerView> Engine::view(const std::string& id) const {
     ContainerView v;
     auto record = store_.load(id);

@@ -54,6 +54,8 @@ public:
     [[nodiscard]] std::expected<StartResult, StartError> start(const std::string& id,
                                                                bool trace = false);
     [[nodiscard]] Result<ContainerView> view(const std::string& id) const;
+    // view() of a name, a full id or a unique id prefix (what every command takes).
+    [[nodiscard]] Result<ContainerView> find(const std::string& ref) const;
     // Sends the stop signal, then SIGKILL after `timeout` seconds (record's when unset).
     [[nodiscard]] Status stop(const std::string& id, std::optional<int> timeout);
     [[nodiscard]] Status kill(const std::string& id, const std::string& signal);
