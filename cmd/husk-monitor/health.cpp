@@ -7,7 +7,6 @@
 #include <unistd.h>
 
 #include "engine/ids.hpp"
-#include "runtime/exec.hpp"
 
 namespace husk::monitor {
 namespace {
@@ -24,7 +23,8 @@ int64_t mono_ns() {
 
 }  // namespace
 
-HealthChecker::HealthChecker(const engine::ContainerRecord& record) {
+HealthChecker::HealthChecker(const engine::ContainerRecord& record, std::string runtime_binary)
+    : runtime_binary_(std::move(runtime_binary)) {
     if (!record.healthcheck) return;
     const auto& hc = *record.healthcheck;
     if (hc.test.empty() || hc.test[0] == "NONE") return;
@@ -108,12 +108,13 @@ bool HealthChecker::tick(const std::string& id, const std::string& runtime_root,
         ::dup2(null_fd, 0);
         ::dup2(pipefd[1], 1);
         ::dup2(pipefd[1], 2);
-        runtime::StateStore store(runtime_root);
-        runtime::ExecOptions options;
-        options.id = id;
-        options.args = args_;
-        auto code = runtime::exec_in_container(store, options);
-        ::_exit(code ? *code : 126);
+        // husk-runtime's exec: the runtime's code never runs in the monitor itself.
+        std::vector<const char*> argv = {"husk-runtime", "--root", runtime_root.c_str(), "exec",
+                                         id.c_str()};
+        for (const auto& a : args_) argv.push_back(a.c_str());
+        argv.push_back(nullptr);
+        ::execv(runtime_binary_.c_str(), const_cast<char* const*>(argv.data()));
+        ::_exit(126);
     }
     ::close(pipefd[1]);
     if (pid < 0) {

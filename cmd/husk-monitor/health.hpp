@@ -15,7 +15,8 @@ namespace husk::monitor {
 
 class HealthChecker {
 public:
-    explicit HealthChecker(const engine::ContainerRecord& record);
+    // Checks run as `RUNTIME_BINARY exec` (husk-runtime) in the container.
+    HealthChecker(const engine::ContainerRecord& record, std::string runtime_binary);
 
     int output_fd() const { return output_ ? output_.get() : -1; }
     // How long poll may sleep before tick() has work; -1 without a healthcheck.
@@ -34,6 +35,7 @@ private:
 
     bool enabled_ = false;
     std::vector<std::string> args_;
+    std::string runtime_binary_;
     int64_t interval_ns_ = 0, timeout_ns_ = 0, start_period_ns_ = 0;
     int retries_ = 3;
     int64_t next_at_ = 0, deadline_ = 0, started_ = 0, start_period_end_ = 0;

@@ -1,10 +1,13 @@
-// husk-monitor: one per running container, no daemon. `husk start`/`run` forks and execs it
-// in a new session; it creates and starts the container in-process (so it is the init's
-// parent and gets its exit status), owns the container's stdio (json-file logs, attached
-// clients), records the exit code and time, applies the restart policy, runs healthchecks
-// and exits with its container. It links only the runtime and a few engine files.
+// husk-monitor: one per running container, no daemon. `husk start`/`run` forks a process
+// that creates and starts the container and then execs this binary, which from then on owns
+// the container's stdio (json-file logs, attached clients), records the exit code and time,
+// applies the restart policy, runs healthchecks and exits with its container. The runtime's
+// code never runs here: the first start is done before the exec, restarts by a `husk`
+// helper, the runtime's delete and healthchecks by husk-runtime. So the resident process
+// maps only this loop (on this kernel an executable's whole image is resident: see
+// docs/PERFORMANCE.md), and is the init's parent or, as a child subreaper, its adopter.
 //
-//   husk-monitor ROOT RUNROOT ID [SYNC_FD]
+//   husk-monitor ROOT RUNROOT ID SYNC_FD CREATE_REPORT   (fds 4-10: engine/monitor_handoff.hpp)
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
@@ -27,21 +30,61 @@
 #include "common/log.hpp"
 #include "common/safe_path.hpp"
 #include "engine/attach_protocol.hpp"
+#include "engine/binaries.hpp"
 #include "engine/container_network.hpp"
 #include "engine/ids.hpp"
 #include "engine/json_log.hpp"
+#include "engine/monitor_handoff.hpp"
 #include "engine/rootless_net.hpp"
 #include "engine/sockets.hpp"
 #include "engine/store.hpp"
 #include "health.hpp"
-#include "runtime/container.hpp"
 #include "runtime/state.hpp"
-#include "runtime/trace.hpp"
 
 namespace husk::monitor {
 namespace {
 
 using engine::Frame;
+
+// Binaries next to this one (or $ENV): husk-net detaches networks, husk-runtime deletes the
+// runtime's state, husk restarts a container and removes an image container, so the
+// monitor stays free of the runtime, network and image code.
+std::string husk_binary() {
+    return engine::sibling_binary("HUSK_BINARY", "husk");
+}
+std::string net_binary() {
+    return engine::sibling_binary("HUSK_NET", "husk-net");
+}
+std::string runtime_binary() {
+    return engine::sibling_binary("HUSK_RUNTIME_BINARY", "husk-runtime");
+}
+
+// Runs BINARY with `argv` (fds 0-2 on /dev/null unless kept, signals reset) and waits.
+int run_and_wait(const std::string& binary, const std::vector<std::string>& args,
+                 const std::vector<std::pair<int, int>>& fds = {}) {
+    std::vector<char*> argv;
+    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    pid_t pid = ::fork();
+    if (pid == 0) {
+        sigset_t none;
+        sigemptyset(&none);
+        ::sigprocmask(SIG_SETMASK, &none, nullptr);
+        for (int sig : {SIGPIPE, SIGHUP, SIGINT}) ::signal(sig, SIG_DFL);
+        // Each source out of the way of every target first (a target may be another's
+        // source, and dup2 onto itself would keep FD_CLOEXEC), then into its place.
+        std::vector<std::pair<int, int>> moved;
+        for (auto [from, to] : fds) moved.emplace_back(::fcntl(from, F_DUPFD_CLOEXEC, 100), to);
+        for (auto [from, to] : moved) ::dup2(from, to);  // the copies are not FD_CLOEXEC
+        ::execv(binary.c_str(), argv.data());
+        ::_exit(127);
+    }
+    int status = 0;
+    if (pid < 0) return -1;
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
 
 struct Client {
     UniqueFd fd;
@@ -54,14 +97,16 @@ public:
         : store_(std::move(store)),
           record_(std::move(record)),
           dir_(store_.dir(record_.id)),
-          runtime_(store_.runtime_root()),
           logs_(dir_ + "/container.log", record_.log),
-          health_(record_) {}
+          health_(record_, runtime_binary()) {}
 
-    int run(int sync_fd);
+    int run(int sync_fd, engine::CreateReport first, const engine::MonitorFds& fds);
 
 private:
-    [[nodiscard]] Result<pid_t> start_container();
+    [[nodiscard]] Result<pid_t> start_container(std::optional<engine::CreateReport> first);
+    [[nodiscard]] engine::CreateReport create_with_helper();
+    void take_fds(const engine::MonitorFds& fds);
+    void remove_runtime_state();
     void loop();
     void pump_output(int fd, int stream, bool drain);
     void broadcast(Frame type, std::string_view payload);
@@ -73,15 +118,11 @@ private:
             log::error("save state: {}", st.error().what());
     }
     void remove_with_husk();
-    // `husk run --debug`: the timeline of this start, into <dir>/trace.log, which the
-    // client prints. Only the first start is traced.
-    void write_trace();
     bool stop_requested() const { return path_exists(dir_ + "/stop-requested"); }
 
     engine::ContainerStore store_;
     engine::ContainerRecord record_;
     std::string dir_;
-    runtime::Runtime runtime_;
     engine::RootlessNet rootless_net_;  // pasta or slirp4netns of a rootless container
     void stop_rootless_net() {
         engine::stop_rootless_network(rootless_net_);
@@ -99,24 +140,6 @@ private:
     int init_status_ = -1;  // wait status once reaped
 };
 
-// A binary next to this one (or $ENV): husk-net attaches and detaches networks, husk
-// removes an image container, so the monitor stays free of the network and image code.
-std::string sibling(const char* env, const char* name) {
-    if (const char* v = std::getenv(env); v != nullptr && *v != '\0') return v;
-    char self[PATH_MAX];
-    ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
-    if (n <= 0) return name;
-    self[n] = '\0';
-    std::string path(self);
-    return path.substr(0, path.rfind('/')) + "/" + name;
-}
-std::string husk_binary() {
-    return sibling("HUSK_BINARY", "husk");
-}
-std::string net_binary() {
-    return sibling("HUSK_NET", "husk-net");
-}
-
 int exit_code_for_error(const Error& e) {
     const std::string& m = e.message();
     if (m.find("process.args") != std::string::npos) {
@@ -127,75 +150,104 @@ int exit_code_for_error(const Error& e) {
     return 125;
 }
 
-Result<pid_t> Monitor::start_container() {
-    runtime::CreateOptions options;
-    options.id = record_.id;
-    options.bundle = dir_ + "/bundle";
+// The first start was done before this process was exec'd; a restart runs the `husk`
+// helper, whose init this process adopts (a child subreaper) when the helper exits.
+Result<pid_t> Monitor::start_container(std::optional<engine::CreateReport> first) {
+    engine::CreateReport report = first && first->pid != engine::CreateReport::not_created
+                                      ? std::move(*first)
+                                      : create_with_helper();
+    rootless_net_ = report.rootless_net;
+    if (report.pid <= 0) return fail(report.error);
+    return report.pid;
+}
+
+engine::CreateReport Monitor::create_with_helper() {
+    engine::CreateReport report;
     UniqueFd console_listener, dirfd;
+    std::string console_socket;
     if (record_.tty) {
         auto l = engine::listen_unix(dir_, "console.sock");
-        if (!l) return fail(l.error());
+        if (!l) {
+            report.error = l.error();
+            return report;
+        }
         console_listener = std::move(*l);
-        // The runtime connects in this process: a path through our dir fd has no length limit.
+        // A path through a dir fd the helper inherits (at fd 4): no length limit.
         dirfd.reset(::open(dir_.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-        options.console_socket = fd_path(dirfd.get()) + "/console.sock";
+        console_socket = "/proc/self/fd/4/console.sock";
     }
-    // The init inherits fds 0-2: the container's stdio for this run.
-    int null_fd = ::open("/dev/null", O_RDWR | O_CLOEXEC);
-    ::dup2(in_r_ ? in_r_.get() : null_fd, 0);
-    ::dup2(record_.tty ? null_fd : out_w_.get(), 1);
-    ::dup2(record_.tty ? null_fd : err_w_.get(), 2);
-    // Signal dispositions and the mask are inherited across clone and exec: the container
-    // must start with the defaults, not with what the monitor ignores or blocks (a shell
-    // cannot trap a signal that was ignored when it started).
-    sigset_t none, saved;
-    sigemptyset(&none);
-    ::sigprocmask(SIG_SETMASK, &none, &saved);
-    for (int sig : {SIGPIPE, SIGHUP, SIGINT}) ::signal(sig, SIG_DFL);
-    auto created = runtime_.create(options);
-    for (int sig : {SIGPIPE, SIGHUP, SIGINT}) ::signal(sig, SIG_IGN);
-    ::sigprocmask(SIG_SETMASK, &saved, nullptr);
-    ::dup2(null_fd, 0);
-    ::dup2(null_fd, 1);
-    ::dup2(null_fd, 2);
-    ::close(null_fd);
+    int p[2];
+    if (::pipe2(p, O_CLOEXEC) != 0) {
+        report.error = Error::from_errno("pipe");
+        return report;
+    }
+    UniqueFd r(p[0]), w(p[1]);
+    // The helper's fds: 3 the report, 4 the dir, 5-7 the container's stdio.
+    std::vector<std::pair<int, int>> fds = {{w.get(), 3}};
+    std::vector<std::string> args = {"husk",      "--root",         store_.root(),
+                                     "--runroot", store_.runroot(), "container-start-helper",
+                                     record_.id,  "--report-fd",    "3"};
+    if (dirfd)
+        fds.emplace_back(dirfd.get(), 4), args.push_back("--console-socket"),
+            args.push_back(console_socket);
+    auto pass = [&](const UniqueFd& fd, int target, const char* flag) {
+        if (!fd) return;
+        fds.emplace_back(fd.get(), target);
+        args.push_back(flag);
+        args.push_back(std::to_string(target));
+    };
+    pass(in_r_, 5, "--stdin");
+    pass(out_w_, 6, "--stdout");
+    pass(err_w_, 7, "--stderr");
+    // The report is read after the helper exits: it is a few hundred bytes at most, far
+    // below a pipe's buffer.
+    int code = run_and_wait(husk_binary(), args, fds);
+    w.reset();
+    std::string text;
+    char buf[4096];
+    for (ssize_t n; (n = ::read(r.get(), buf, sizeof buf)) != 0;) {
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) break;
+        text.append(buf, static_cast<size_t>(n));
+    }
+    report = engine::decode_create_report(text);
+    if (text.empty())
+        report.error =
+            Error(0, fmt::format("{} container-start-helper exited with {}", husk_binary(), code));
     if (record_.tty) ::unlink((dir_ + "/console.sock").c_str());
-    if (!created) return fail(created.error());
-    if (record_.tty) {
+    if (record_.tty && report.pid > 0) {
+        // The runtime sent the terminal's master over a connection waiting in the backlog.
         UniqueFd conn(::accept4(console_listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
-        if (!conn) return fail_errno("accept on the console socket");
-        auto master = engine::receive_fd(conn.get());
-        if (!master) return fail(master.error());
+        Result<UniqueFd> master =
+            conn ? engine::receive_fd(conn.get()) : fail_errno("accept on the console socket");
+        if (!master) {
+            ::kill(report.pid, SIGKILL);
+            report.error = master.error();
+            return report;
+        }
         master_ = std::move(*master);
         ::fcntl(master_.get(), F_SETFL, O_NONBLOCK);
     }
-    auto st = runtime_.store().load(record_.id);
-    if (!st) return fail(st.error());
-    if (engine::is_rootless_network_mode(record_.network_mode)) {
-        // Rootless: a user-mode stack in the namespace instead of a veth (docs/rootless.md).
-        auto ports = engine::forwarded_ports(record_.network.publish);
-        if (!ports) return fail(ports.error());
-        auto driver = engine::parse_rootless_net_driver(record_.network_mode);
-        if (!driver) return fail(driver.error());
-        auto net = engine::start_rootless_network(*driver, st->pid, *ports, dir_);
-        if (!net) return fail(net.error());
-        rootless_net_ = *net;
-        HUSK_TRY(engine::save_rootless_attachment(dir_, *net, *ports));
-    }
-    if (engine::uses_network_driver(record_)) {
-        // The namespace exists and nothing runs in it yet: the veth, address and ports are
-        // in place before the container's process starts.
-        runtime::trace::Step t_net("network attach", "husk-net attach {}", record_.network_mode);
-        auto attached = engine::attach_network(record_, net_binary(), store_.root(), dir_, st->pid);
-        if (!attached) return fail(attached.error().wrap("network {}", record_.network_mode));
-        for (const auto& s : attached->sysctls_changed) log::warn("set sysctl {}", s);
-    }
-    {
-        runtime::trace::Step t_start("start", "the init execs the process");
-        HUSK_TRY(runtime_.start(record_.id));
-    }
-    if (runtime::trace::enabled()) write_trace();
-    return st->pid;
+    return report;
+}
+
+// The runtime's delete (state dir, cgroups, leftover processes), by husk-runtime.
+void Monitor::remove_runtime_state() {
+    int code = run_and_wait(runtime_binary(), {"husk-runtime", "--root", store_.runtime_root(),
+                                               "delete", "--force", record_.id});
+    if (code != 0) log::error("husk-runtime delete --force {}: exit status {}", record_.id, code);
+}
+
+void Monitor::take_fds(const engine::MonitorFds& fds) {
+    out_r_.reset(fds.out_r);
+    out_w_.reset(fds.out_w);
+    err_r_.reset(fds.err_r);
+    err_w_.reset(fds.err_w);
+    in_r_.reset(fds.in_r);
+    in_w_.reset(fds.in_w);
+    master_.reset(fds.master);
+    for (int fd : {fds.out_r, fds.err_r, fds.master})
+        if (fd >= 0) ::fcntl(fd, F_SETFL, O_NONBLOCK);
 }
 
 void Monitor::broadcast(Frame type, std::string_view payload) {
@@ -330,12 +382,6 @@ bool Monitor::should_restart(int exit_code) {
     return false;
 }
 
-void Monitor::write_trace() {
-    log::configure(dir_ + "/trace.log", log::Format::text, true);
-    runtime::trace::report();
-    log::configure(dir_ + "/monitor.log", log::Format::text, false);
-}
-
 void Monitor::remove_with_husk() {
     std::string husk = husk_binary();
     pid_t pid = ::fork();
@@ -356,7 +402,7 @@ void Monitor::remove_with_husk() {
         }
 }
 
-int Monitor::run(int sync_fd) {
+int Monitor::run(int sync_fd, engine::CreateReport first, const engine::MonitorFds& fds) {
     sigset_t mask;
     sigemptyset(&mask);
     sigaddset(&mask, SIGCHLD);
@@ -374,24 +420,16 @@ int Monitor::run(int sync_fd) {
     if (auto l = engine::listen_unix(dir_, "attach.sock")) listener_ = std::move(*l);
     (void)logs_.open();
 
-    int pipes[2];
-    if (!record_.tty) {
-        if (::pipe2(pipes, O_CLOEXEC) == 0) out_r_.reset(pipes[0]), out_w_.reset(pipes[1]);
-        if (::pipe2(pipes, O_CLOEXEC) == 0) err_r_.reset(pipes[0]), err_w_.reset(pipes[1]);
-        ::fcntl(out_r_.get(), F_SETFL, O_NONBLOCK);
-        ::fcntl(err_r_.get(), F_SETFL, O_NONBLOCK);
-    }
-    if (record_.open_stdin && !record_.tty) {
-        if (::pipe2(pipes, O_CLOEXEC) == 0) in_r_.reset(pipes[0]), in_w_.reset(pipes[1]);
-    }
+    take_fds(fds);
 
     state_.monitor_pid = ::getpid();
     state_.monitor_start = runtime::process_start_time(::getpid());
     int exit_code = 0;
     int64_t backoff_ms = 100;
+    std::optional<engine::CreateReport> first_start = std::move(first);
     while (true) {
-        ::unlink((dir_ + "/stop-requested").c_str());
-        auto pid = start_container();
+        if (!first_start) ::unlink((dir_ + "/stop-requested").c_str());
+        auto pid = start_container(std::exchange(first_start, std::nullopt));
         if (!pid) {
             exit_code = exit_code_for_error(pid.error());
             log::error("start container {}: {}", record_.id, pid.error().what());
@@ -401,7 +439,7 @@ int Monitor::run(int sync_fd) {
             state_.finished_at = engine::now_rfc3339();
             state_.pid = 0;
             save();
-            (void)runtime_.remove(record_.id, true);
+            remove_runtime_state();
             stop_rootless_net();
             engine::detach_network(record_, net_binary(), store_.root(), dir_);
             broadcast(Frame::error, std::to_string(exit_code) + " " + pid.error().what());
@@ -427,8 +465,7 @@ int Monitor::run(int sync_fd) {
         health_.container_stopped();
         exit_code =
             WIFEXITED(init_status_) ? WEXITSTATUS(init_status_) : 128 + WTERMSIG(init_status_);
-        if (auto st = runtime_.remove(record_.id, true); !st)
-            log::error("remove runtime state: {}", st.error().what());
+        remove_runtime_state();
         stop_rootless_net();
         engine::detach_network(record_, net_binary(), store_.root(), dir_);
         state_.pid = 0;
@@ -480,22 +517,36 @@ int Monitor::run(int sync_fd) {
 
 int main(int argc, char** argv) {
     using namespace husk;
-    if (argc < 4) {
-        std::fprintf(stderr, "usage: husk-monitor ROOT RUNROOT ID [SYNC_FD]\n");
+    if (argc < 6) {
+        std::fprintf(stderr,
+                     "usage: husk-monitor ROOT RUNROOT ID SYNC_FD CREATE_REPORT (run by husk)\n");
         return 2;
     }
+    // What the process that created the container left at fds 4-10 (monitor_handoff.hpp),
+    // taken before anything here opens a file and could land on one of those numbers.
+    engine::MonitorFds fds;
+    auto take = [](int& into, int fd) {
+        if (::fcntl(fd, F_SETFD, FD_CLOEXEC) == 0) into = fd;
+    };
+    using F = engine::MonitorFds;
+    take(fds.out_r, F::out_r_fd);
+    take(fds.out_w, F::out_w_fd);
+    take(fds.err_r, F::err_r_fd);
+    take(fds.err_w, F::err_w_fd);
+    take(fds.in_r, F::in_r_fd);
+    take(fds.in_w, F::in_w_fd);
+    take(fds.master, F::master_fd);
     engine::ContainerStore store(argv[1], argv[2]);
     std::string id = argv[3];
-    int sync_fd = argc > 4 ? std::atoi(argv[4]) : -1;
+    int sync_fd = std::atoi(argv[4]);
+    auto first = engine::decode_create_report(argv[5]);
     log::configure(store.dir(id) + "/monitor.log", log::Format::text, false);
-    if (const char* t = std::getenv("HUSK_MONITOR_TRACE"); t != nullptr && *t == '1')
-        runtime::trace::enable(runtime::trace::now_ns());
     auto record = store.load(id);
     if (!record) {
-        if (sync_fd >= 0)
-            (void)engine::send_frame(sync_fd, engine::Frame::error, "125 " + record.error().what());
+        if (first.pid > 0) ::kill(first.pid, SIGKILL);
+        (void)engine::send_frame(sync_fd, engine::Frame::error, "125 " + record.error().what());
         return 1;
     }
     monitor::Monitor m(std::move(store), std::move(*record));
-    return m.run(sync_fd);
+    return m.run(sync_fd, std::move(first), fds);
 }

@@ -606,6 +606,7 @@ void register_container_commands(CLI::App& app, Globals& g) {
     register_exec_commands(app, g);
     register_volume_commands(app, g);
     register_cp_commands(app, g);
+    register_restart_helper(app, g);
     register_ps(app, g);
     register_logs(app, g);
     register_lifecycle(app, g);

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -12,31 +13,135 @@
 #include <algorithm>
 #include <climits>
 #include <cstdlib>
+#include <cstring>
 
 #include "common/files.hpp"
 #include "common/log.hpp"
+#include "common/safe_path.hpp"
 #include "engine/attach_protocol.hpp"
+#include "engine/binaries.hpp"
 #include "engine/container_network.hpp"
+#include "engine/container_start.hpp"
 #include "engine/ids.hpp"
 #include "engine/process_defaults.hpp"
+#include "engine/rootless_ns.hpp"
+#include "engine/sockets.hpp"
 #include "engine/spec_builder.hpp"
 #include "engine/volume_init.hpp"
 #include "net/attach.hpp"
 #include "runtime/container.hpp"
 #include "runtime/state.hpp"
+#include "runtime/trace.hpp"
 
 namespace husk::engine {
 namespace {
 
-std::string sibling_binary(const char* env, const char* name) {
-    if (const char* v = std::getenv(env); v != nullptr && *v != '\0') return v;
-    char self[PATH_MAX];
-    ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
-    if (n <= 0) return name;
-    self[n] = '\0';
-    std::string dir(self);
-    dir.erase(dir.rfind('/'));
-    return dir + "/" + name;
+// The fds the monitor takes over from the process that created the container (see
+// monitor_fds in container_start.hpp): moved there just before the exec.
+void place_fd(int& fd, int target) {
+    if (fd < 0) return;
+    ::dup2(fd, target);  // the copy has no FD_CLOEXEC
+    fd = target;
+}
+
+// The monitor-to-be (a fork of this process, in its own session, the sync socket at fd
+// 3): creates and starts the container with the runtime code this binary already has
+// mapped, then execs husk-monitor, which holds the container from then on and never maps
+// that code (its RSS stays the size of its loop). Whatever happened is in the report the
+// monitor gets as an argument: on failure it records and cleans up as for any other exit.
+[[noreturn]] void create_then_exec_monitor(const ContainerStore& store, const std::string& id,
+                                           bool trace, const std::string& monitor_binary) {
+    const std::string dir = store.dir(id);
+    log::configure(dir + "/monitor.log", log::Format::text, false);
+    if (trace) runtime::trace::enable(runtime::trace::now_ns());
+    auto record = store.load(id);
+    if (!record) {
+        (void)send_frame(3, Frame::error, "125 " + record.error().what());
+        ::_exit(125);
+    }
+    // The monitor's dispositions, before anything can happen: no terminal or client can
+    // kill it; SIGCHLD stays pending (also across the exec) until its signalfd reads it.
+    ::signal(SIGPIPE, SIG_IGN);
+    ::signal(SIGHUP, SIG_IGN);
+    ::signal(SIGINT, SIG_IGN);
+    sigset_t chld;
+    sigemptyset(&chld);
+    sigaddset(&chld, SIGCHLD);
+    ::sigprocmask(SIG_BLOCK, &chld, nullptr);
+    ::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+    // A rootless husk joined its user namespace after its exec: only a process exec'd inside
+    // can create containers there (rootless_ns.hpp), so the monitor then runs the `husk`
+    // helper for the first start too.
+    const bool create_here = !entered_user_namespace_by_setns();
+
+    ::unlink((dir + "/stop-requested").c_str());  // a previous run's
+    MonitorFds fds;
+    int p[2];
+    if (!record->tty) {
+        if (::pipe2(p, O_CLOEXEC) == 0) fds.out_r = p[0], fds.out_w = p[1];
+        if (::pipe2(p, O_CLOEXEC) == 0) fds.err_r = p[0], fds.err_w = p[1];
+        if (record->open_stdin && ::pipe2(p, O_CLOEXEC) == 0) fds.in_r = p[0], fds.in_w = p[1];
+    }
+    ContainerStdio stdio{fds.in_r, fds.out_w, fds.err_w, {}};
+    UniqueFd console_listener, dirfd;
+    if (record->tty && create_here) {
+        auto l = listen_unix(dir, "console.sock");
+        if (l) {
+            console_listener = std::move(*l);
+            // The runtime connects through a dir fd: such a path has no length limit.
+            dirfd.reset(::open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+            stdio.console_socket = fd_path(dirfd.get()) + "/console.sock";
+        }
+    }
+    CreateReport report;
+    if (!create_here)
+        report.pid = CreateReport::not_created;
+    else if (record->tty && !console_listener)
+        report.error = Error(0, "cannot listen on " + dir + "/console.sock");
+    else
+        report = create_and_start(store, *record, stdio);
+    if (record->tty && create_here) {
+        if (report.pid > 0) {
+            UniqueFd conn(::accept4(console_listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
+            Result<UniqueFd> master =
+                conn ? receive_fd(conn.get()) : fail_errno("accept on the console socket");
+            if (master) {
+                fds.master = master->release();
+            } else {
+                // The container runs without its terminal: stop it; the monitor reaps it.
+                ::kill(report.pid, SIGKILL);
+                report.error = master.error();
+            }
+        }
+        ::unlink((dir + "/console.sock").c_str());
+        console_listener.reset();
+        dirfd.reset();
+    }
+    // Out of the way of the targets first, then each to its place.
+    int* all[] = {&fds.out_r, &fds.out_w, &fds.err_r, &fds.err_w,
+                  &fds.in_r,  &fds.in_w,  &fds.master};
+    for (int* fd : all)
+        if (*fd >= 0) {
+            int high = ::fcntl(*fd, F_DUPFD_CLOEXEC, 64);
+            ::close(*fd);
+            *fd = high;
+        }
+    place_fd(fds.out_r, MonitorFds::out_r_fd);
+    place_fd(fds.out_w, MonitorFds::out_w_fd);
+    place_fd(fds.err_r, MonitorFds::err_r_fd);
+    place_fd(fds.err_w, MonitorFds::err_w_fd);
+    place_fd(fds.in_r, MonitorFds::in_r_fd);
+    place_fd(fds.in_w, MonitorFds::in_w_fd);
+    place_fd(fds.master, MonitorFds::master_fd);
+    ::syscall(SYS_close_range, MonitorFds::master_fd + 1U, ~0U, 0U);
+    std::string root = store.root(), runroot = store.runroot(), text = encode_create_report(report);
+    const char* argv[] = {"husk-monitor", root.c_str(), runroot.c_str(), id.c_str(), "3",
+                          text.c_str(),   nullptr};
+    ::execv(monitor_binary.c_str(), const_cast<char* const*>(argv));
+    std::string msg = "125 exec " + monitor_binary + ": " + std::strerror(errno);
+    if (report.pid > 0) ::kill(report.pid, SIGKILL);
+    (void)send_frame(3, Frame::error, msg);
+    ::_exit(125);
 }
 
 bool monitor_alive(const ContainerRuntime& rt) {
@@ -222,13 +327,7 @@ std::expected<StartResult, StartError> Engine::start(const std::string& id, bool
         sigset_t none;
         sigemptyset(&none);
         ::sigprocmask(SIG_SETMASK, &none, nullptr);
-        if (trace) ::setenv("HUSK_MONITOR_TRACE", "1", 1);
-        const char* argv[] = {"husk-monitor", root.c_str(), runroot.c_str(),
-                              id.c_str(),     "3",          nullptr};
-        ::execv(monitor_binary_.c_str(), const_cast<char* const*>(argv));
-        std::string msg = "125 exec " + monitor_binary_ + ": " + std::strerror(errno);
-        (void)send_frame(3, Frame::error, msg);
-        ::_exit(125);
+        create_then_exec_monitor(store_, id, trace, monitor_binary_);
     }
     theirs.reset();
     // Exactly one frame: the container's output may follow in the same socket buffer, and

@@ -227,6 +227,14 @@ bool already_in_user_namespace() {
     return runtime::in_user_namespace();
 }
 
+namespace {
+bool g_entered_by_setns = false;
+}  // namespace
+
+bool entered_user_namespace_by_setns() {
+    return g_entered_by_setns;
+}
+
 Status enter_rootless_namespace(const std::string& state_dir) {
     HUSK_TRY(make_dirs(state_dir, 0700));
     std::string lock_path = state_dir + "/userns.lock";
@@ -255,6 +263,7 @@ Status enter_rootless_namespace(const std::string& state_dir) {
     UniqueFd cwd_fd(::open(".", O_PATH | O_DIRECTORY | O_CLOEXEC));
     if (::setns(pidfd, CLONE_NEWUSER | CLONE_NEWNS) != 0)
         return fail_errno("join the rootless user namespace of holder {}", holder->pid);
+    g_entered_by_setns = true;
     if (!have_cwd || ::chdir(cwd) != 0) {
         if (cwd_fd) (void)!::fchdir(cwd_fd.get());
     }

@@ -48,4 +48,11 @@ struct KeepIdMaps {
 // Whether this process is already in a user namespace (then there is nothing to enter).
 bool already_in_user_namespace();
 
+// Whether this process entered its user namespace with setns (enter_rootless_namespace)
+// rather than being exec'd in it. Its memory then still belongs to the initial namespace:
+// a process cloned from it (a container's init) has /proc files (ns/*, uid_map) nothing in
+// the user namespace may open once it is non-dumpable, so containers are created by a
+// process exec'd inside.
+bool entered_user_namespace_by_setns();
+
 }  // namespace husk::engine
