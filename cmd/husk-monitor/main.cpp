@@ -173,7 +173,8 @@ Result<pid_t> Monitor::start_container() {
     if (!st) return fail(st.error());
     if (engine::is_rootless_network_mode(record_.network_mode)) {
         // Rootless: a user-mode stack in the namespace instead of a veth (docs/rootless.md).
-        auto ports = engine::forwarded_ports(record_.network.publish);
+        auto ports = engine::forwarded_ports(engine::published_specs(
+            record_.network.publish, record_.network.publish_all, record_.network.expose));
         if (!ports) return fail(ports.error());
         auto driver = engine::parse_rootless_net_driver(record_.network_mode);
         if (!driver) return fail(driver.error());

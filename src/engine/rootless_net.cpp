@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <thread>
@@ -265,6 +266,32 @@ Result<std::vector<ForwardedPort>> forwarded_ports(const std::vector<std::string
             }
             out.push_back(p);
         }
+    }
+    return out;
+}
+
+std::vector<std::string> published_specs(const std::vector<std::string>& publish, bool publish_all,
+                                         const std::vector<std::string>& expose) {
+    std::vector<std::string> out = publish;
+    if (!publish_all) return out;
+    // "PORT[/PROTO]" of every container port -p already forwards (ranges expanded).
+    std::vector<std::string> taken;
+    for (const auto& spec : publish) {
+        std::string text = spec, proto = "tcp";
+        if (auto slash = text.find('/'); slash != std::string::npos) {
+            proto = text.substr(slash + 1);
+            text.resize(slash);
+        }
+        auto range = port_range(text.substr(text.rfind(':') + 1), spec);
+        if (!range) continue;  // refused later by forwarded_ports, with the reason
+        for (int p = range->first; p <= range->second; ++p)
+            taken.push_back(fmt::format("{}/{}", p, proto));
+    }
+    for (const auto& e : expose) {
+        std::string norm = e.find('/') == std::string::npos ? e + "/tcp" : e;
+        if (std::find(taken.begin(), taken.end(), norm) != taken.end()) continue;
+        taken.push_back(norm);
+        out.push_back(norm);
     }
     return out;
 }
