@@ -23,8 +23,9 @@ teardown() {
 
 store() { echo "$RL_HOME/.local/share/husk"; }
 
-# fuse-overlayfs processes of the test user (the only ones it can have are husk's).
-fuse_pids() { ps -u "$RL_USER" -o pid=,comm= 2>/dev/null | awk '$2 == "fuse-overlayfs" {print $1}'; }
+# Live fuse-overlayfs processes of the test user (the only ones it can have are husk's); an
+# ended one waits as a zombie until the host's init reaps it (it was detached from husk).
+fuse_pids() { ps -u "$RL_USER" -o pid=,stat=,comm= 2>/dev/null | awk '$3 == "fuse-overlayfs" && $2 !~ /^Z/ {print $1}'; }
 # FUSE mounts in the user's namespace (the holder's mount table) and on the host.
 fuse_mounts() {
 	local pid
@@ -56,6 +57,26 @@ assert_no_fuse_left() {
 	assert_no_fuse_left
 }
 
+@test "without a usable /dev/fuse the choice falls to vfs, and husk info gives both reasons" {
+	[[ -n "$RL_FUSE" ]] || skip "/dev/fuse is open to everyone on this host"
+	# A second store, probed while the user's namespace sees a 0600 /dev/fuse as the host
+	# has it: bound over the 0666 one there for this command (that one is locked in the
+	# user's namespace), then taken away.
+	local holder
+	holder=$(holder_pid)
+	mknod -m 0600 "$RL_DIR/fuse-closed" c 10 229
+	nsenter -t "$holder" -m mount --bind "$RL_DIR/fuse-closed" /dev/fuse
+	run uh --root "$RL_HOME/store-nofuse" info --format json
+	nsenter -t "$holder" -m umount /dev/fuse
+	assert_success
+	assert_equal "$(jq -r .StorageDriver <<<"$output")" vfs "driver"
+	local reason
+	reason=$(jq -r .StorageDriverReason <<<"$output")
+	assert_contains "$reason" "HUSK_NATIVE_OVERLAY=0"
+	assert_contains "$reason" "/dev/fuse"
+	assert_no_fuse_left
+}
+
 @test "run, write, stop, start, remove: the container's changes live in its upper dir" {
 	run uh run -d --name f1 busybox sh -c 'echo from-root >/etc/made; rm /bin/ls; exec sleep 60'
 	assert_success
@@ -63,7 +84,7 @@ assert_no_fuse_left() {
 	id=$(uh inspect -f '{{.Id}}' f1)
 	# The rootfs is a fuse-overlayfs mount in the user's namespace, served by one process.
 	assert_contains "$(fuse_mounts)" "$id"
-	assert_equal "$(fuse_pids | wc -l)" 1 "fuse-overlayfs processes"
+	assert_equal "$(fuse_pids | wc -l)" 1 "fuse-overlayfs processes [$(ps -u "$RL_USER" -o pid=,args= | grep fuse-overlayfs)]"
 	for _ in $(seq 50); do uh exec f1 test -f /etc/made && break; sleep 0.1; done
 	run uh exec f1 sh -c 'cat /etc/made; ls /bin/ls 2>&1; true'
 	assert_success
