@@ -157,8 +157,10 @@ Status mount_fuse_overlay(const std::string& binary,
             sigset_t none;
             sigemptyset(&none);
             ::sigprocmask(SIG_SETMASK, &none, nullptr);
-            // Inherited fds (a test harness's pipes) would keep its callers waiting.
+            // Inherited fds (a test harness's pipes) would keep its callers waiting, and the
+            // caller's working directory must not stay busy for the mount's whole life.
             ::syscall(SYS_close_range, 3U, ~0U, 0U);
+            if (::chdir("/") != 0) _exit(127);
             ::execv(argv[0], argv.data());
             _exit(127);
         }
