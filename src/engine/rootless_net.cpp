@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -52,7 +53,16 @@ Result<pid_t> spawn(const std::vector<std::string>& args, const std::string& log
         ::dup2(null, 0);
         ::dup2(null, 1);
         ::dup2(log_fd.get(), 2);
-        if (keep >= 0) ::fcntl(keep, F_SETFD, 0);
+        // Only stdio and `keep`: a helper holding a copy of any other fd of the monitor's
+        // (the container's output pipes, should one ever lose O_CLOEXEC) would keep it
+        // open for the container's whole life, and the monitor waiting for its EOF.
+        if (keep >= 0) {
+            ::fcntl(keep, F_SETFD, 0);
+            if (keep > 3) ::syscall(SYS_close_range, 3U, static_cast<unsigned>(keep - 1), 0U);
+            ::syscall(SYS_close_range, static_cast<unsigned>(keep + 1), ~0U, 0U);
+        } else {
+            ::syscall(SYS_close_range, 3U, ~0U, 0U);
+        }
         if (!cwd.empty() && ::chdir(cwd.c_str()) != 0) ::_exit(127);
         // The monitor ignores SIGPIPE and blocks what its signalfd reads: the helper starts
         // clean (pasta refuses to start when SIGPIPE is already ignored).
