@@ -264,8 +264,6 @@ Result<std::string> network_mode_from_flags(const RunFlags& f, engine::Engine& e
     // the container's namespace takes the default's place (docs/rootless.md).
     if (engine::already_in_user_namespace()) {
         if (mode == "bridge") mode = "pasta";
-        if (f.net.publish_all)
-            return fail_invalid("-P: not supported by rootless husk yet: publish with -p");
     } else if (engine::is_rootless_network_mode(mode)) {
         return fail_invalid("--network {}: for rootless husk only (root uses bridge networks)",
                             mode);

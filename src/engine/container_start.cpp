@@ -50,7 +50,9 @@ Result<pid_t> create_start(const ContainerStore& store, const ContainerRecord& r
     if (!st) return fail(st.error());
     if (is_rootless_network_mode(record.network_mode)) {
         // Rootless: a user-mode stack in the namespace instead of a veth (docs/rootless.md).
-        auto ports = forwarded_ports(record.network.publish);
+        auto ports = forwarded_ports(published_specs(record.network.publish,
+                                                     record.network.publish_all,
+                                                     record.network.expose));
         if (!ports) return fail(ports.error());
         auto driver = parse_rootless_net_driver(record.network_mode);
         if (!driver) return fail(driver.error());

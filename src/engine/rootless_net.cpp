@@ -7,10 +7,12 @@
 #include <signal.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <thread>
@@ -51,7 +53,16 @@ Result<pid_t> spawn(const std::vector<std::string>& args, const std::string& log
         ::dup2(null, 0);
         ::dup2(null, 1);
         ::dup2(log_fd.get(), 2);
-        if (keep >= 0) ::fcntl(keep, F_SETFD, 0);
+        // Only stdio and `keep`: a helper holding a copy of any other fd of the monitor's
+        // (the container's output pipes, should one ever lose O_CLOEXEC) would keep it
+        // open for the container's whole life, and the monitor waiting for its EOF.
+        if (keep >= 0) {
+            ::fcntl(keep, F_SETFD, 0);
+            if (keep > 3) ::syscall(SYS_close_range, 3U, static_cast<unsigned>(keep - 1), 0U);
+            ::syscall(SYS_close_range, static_cast<unsigned>(keep + 1), ~0U, 0U);
+        } else {
+            ::syscall(SYS_close_range, 3U, ~0U, 0U);
+        }
         if (!cwd.empty() && ::chdir(cwd.c_str()) != 0) ::_exit(127);
         // The monitor ignores SIGPIPE and blocks what its signalfd reads: the helper starts
         // clean (pasta refuses to start when SIGPIPE is already ignored).
@@ -265,6 +276,32 @@ Result<std::vector<ForwardedPort>> forwarded_ports(const std::vector<std::string
             }
             out.push_back(p);
         }
+    }
+    return out;
+}
+
+std::vector<std::string> published_specs(const std::vector<std::string>& publish, bool publish_all,
+                                         const std::vector<std::string>& expose) {
+    std::vector<std::string> out = publish;
+    if (!publish_all) return out;
+    // "PORT[/PROTO]" of every container port -p already forwards (ranges expanded).
+    std::vector<std::string> taken;
+    for (const auto& spec : publish) {
+        std::string text = spec, proto = "tcp";
+        if (auto slash = text.find('/'); slash != std::string::npos) {
+            proto = text.substr(slash + 1);
+            text.resize(slash);
+        }
+        auto range = port_range(text.substr(text.rfind(':') + 1), spec);
+        if (!range) continue;  // refused later by forwarded_ports, with the reason
+        for (int p = range->first; p <= range->second; ++p)
+            taken.push_back(fmt::format("{}/{}", p, proto));
+    }
+    for (const auto& e : expose) {
+        std::string norm = e.find('/') == std::string::npos ? e + "/tcp" : e;
+        if (std::find(taken.begin(), taken.end(), norm) != taken.end()) continue;
+        taken.push_back(norm);
+        out.push_back(norm);
     }
     return out;
 }

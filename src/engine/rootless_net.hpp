@@ -33,6 +33,11 @@ bool is_rootless_network_mode(const std::string& mode);
 [[nodiscard]] Result<std::vector<ForwardedPort>> forwarded_ports(
     const std::vector<std::string>& publish);
 
+// What a container publishes as `-p` specs: its own, and with -P (`publish_all`) every
+// exposed port ("80/tcp") that no `-p` already publishes, to be given a free host port.
+std::vector<std::string> published_specs(const std::vector<std::string>& publish, bool publish_all,
+                                         const std::vector<std::string>& expose);
+
 // The running helper; stop it with stop_rootless_network.
 struct RootlessNet {
     RootlessNetDriver driver = RootlessNetDriver::pasta;

@@ -17,6 +17,7 @@
 #include "common/files.hpp"
 #include "common/scope_exit.hpp"
 #include "common/unique_fd.hpp"
+#include "image/fuse_overlay.hpp"
 #include "image/overlay_xattr.hpp"
 
 namespace husk::image {
@@ -166,6 +167,11 @@ private:
 };
 
 Result<bool> probe_overlay(const Store& store, std::string& why) {
+    // Makes the native probe count as failed, to exercise (and test) the fallbacks.
+    if (const char* off = std::getenv("HUSK_NATIVE_OVERLAY"); off != nullptr && *off == '0') {
+        why = "the native overlay probe is disabled by HUSK_NATIVE_OVERLAY=0";
+        return false;
+    }
     std::string dir = store.temp_path("probe");
     HUSK_TRY(make_dirs(dir + "/l"));
     HUSK_TRY(make_dirs(dir + "/u"));
@@ -179,6 +185,32 @@ Result<bool> probe_overlay(const Store& store, std::string& why) {
     }
     ::umount2((dir + "/m").c_str(), MNT_DETACH);
     return true;
+}
+
+// The same probe with fuse-overlayfs: a real mount (and its process) made and taken down.
+Result<bool> probe_fuse_overlay(const Store& store, std::string& why) {
+    auto binary = fuse_overlay_binary();
+    if (!binary) {
+        why = binary.error().what();
+        return false;
+    }
+    std::string dir = store.temp_path("probe");
+    for (const char* sub : {"/l", "/u", "/w", "/m"}) HUSK_TRY(make_dirs(dir + sub));
+    auto cleanup = ScopeExit([&] { (void)remove_tree(dir); });
+    FuseOverlayFiles files{dir + "/pid", dir + "/log"};
+    auto mounted =
+        mount_fuse_overlay(*binary, {dir + "/l"}, dir + "/u", dir + "/w", dir + "/m", files);
+    if (!mounted) {
+        why = mounted.error().what();
+        return false;
+    }
+    HUSK_TRY(unmount_fuse_overlay(dir + "/m", files));
+    why = *binary;
+    return true;
+}
+
+FuseOverlayFiles fuse_files(const std::string& container_dir) {
+    return {container_dir + "/fuse-overlayfs.pid", container_dir + "/fuse-overlayfs.log"};
 }
 
 }  // namespace
@@ -268,10 +300,19 @@ DriverChoice choose_driver(const Store& store) {
     } else {
         std::string why;
         auto ok = probe_overlay(store, why);
-        if (ok && *ok)
+        if (ok && *ok) {
             choice = {"overlay", "an overlay mount on the storage root works"};
-        else
-            choice = {"vfs", ok ? why : ok.error().what()};
+        } else {
+            if (!ok) why = ok.error().what();
+            std::string fuse_why;
+            auto fuse = probe_fuse_overlay(store, fuse_why);
+            if (fuse && *fuse)
+                choice = {"fuse-overlayfs",
+                          why + "; a fuse-overlayfs mount (" + fuse_why + ") works"};
+            else
+                choice = {"vfs",
+                          why + "; fuse-overlayfs: " + (fuse ? fuse_why : fuse.error().what())};
+        }
     }
     (void)write_file_atomic(cache, Json{{"driver", choice.name}, {"reason", choice.reason}}.dump());
     return choice;
@@ -290,7 +331,7 @@ Result<std::string> prepare_rootfs(Store& store, const std::string& image_id,
     for (auto& l : layers)
         if (!path_exists(l)) return fail_invalid("image {}: layer {} is not unpacked", rec->id, l);
     DriverChoice driver = choose_driver(store);
-    if (driver.name != "overlay" && driver.name != "vfs")
+    if (driver.name != "overlay" && driver.name != "vfs" && driver.name != "fuse-overlayfs")
         return fail_invalid("unknown storage driver {:?} ({})", driver.name, driver.reason);
     std::string rootfs = container_dir + "/rootfs";
     HUSK_TRY(make_dirs(container_dir, 0700));
@@ -299,7 +340,13 @@ Result<std::string> prepare_rootfs(Store& store, const std::string& image_id,
         d.containers[container_id] = ContainerUse{rec->id, container_dir, driver.name};
         return {};
     }));
-    if (driver.name == "overlay") {
+    std::string fuse_binary;
+    if (driver.name == "fuse-overlayfs") {
+        auto binary = fuse_overlay_binary();
+        if (!binary) return fail(binary.error().wrap("storage driver fuse-overlayfs"));
+        fuse_binary = *binary;
+    }
+    if (driver.name != "vfs") {
         HUSK_TRY(make_dirs(container_dir + "/upper", 0755));
         HUSK_TRY(make_dirs(container_dir + "/work", 0700));
         HUSK_TRY(make_dirs(rootfs, 0755));
@@ -307,6 +354,12 @@ Result<std::string> prepare_rootfs(Store& store, const std::string& image_id,
         if (lowers.empty()) {
             HUSK_TRY(make_dirs(container_dir + "/empty", 0755));
             lowers.push_back(container_dir + "/empty");
+        }
+        if (!fuse_binary.empty()) {
+            HUSK_TRY(mount_fuse_overlay(fuse_binary, lowers, container_dir + "/upper",
+                                        container_dir + "/work", rootfs,
+                                        fuse_files(container_dir)));
+            return rootfs;
         }
         HUSK_TRY(mount_overlay(lowers, container_dir + "/upper", container_dir + "/work", rootfs));
         return rootfs;
@@ -343,6 +396,8 @@ Status unmount_rootfs(Store& store, const std::string& container_id) {
         if (::umount2(rootfs.c_str(), MNT_DETACH) != 0 && errno != EINVAL && errno != ENOENT)
             return fail_errno("unmount {}", rootfs);
     }
+    if (it->second.driver == "fuse-overlayfs")
+        return unmount_fuse_overlay(it->second.dir + "/rootfs", fuse_files(it->second.dir));
     return {};
 }
 
@@ -352,7 +407,8 @@ Status release_rootfs(Store& store, const std::string& container_id) {
     auto it = db->containers.find(container_id);
     if (it == db->containers.end()) return {};
     HUSK_TRY(unmount_rootfs(store, container_id));
-    for (const char* sub : {"/rootfs", "/rootfs.tmp", "/upper", "/work", "/empty"})
+    for (const char* sub :
+         {"/rootfs", "/rootfs.tmp", "/upper", "/work", "/empty", "/fuse-overlayfs.log"})
         HUSK_TRY(remove_tree(it->second.dir + sub));
     return store.update_db([&](Db& d) -> Status {
         d.containers.erase(container_id);

@@ -10,9 +10,12 @@
 //   release_rootfs(*store, cid);   // removed: unmount, delete upper/work/rootfs, forget
 //
 // overlay: the image's unpacked layers (layers/<chain>) as lowers, <dir>/upper and
-// <dir>/work. vfs: a full copy of the layers into <dir>/rootfs, chosen where overlay
-// cannot work (the store on overlayfs, no overlay in the kernel, a failed probe) or forced
-// with {"driver": "vfs"} in <root>/storage.json or HUSK_STORAGE_DRIVER=vfs.
+// <dir>/work. fuse-overlayfs: the same dirs merged by a fuse-overlayfs process
+// (fuse_overlay.hpp), chosen when the overlay probe fails and a fuse-overlayfs probe mount
+// works. vfs: a full copy of the layers into <dir>/rootfs, chosen where neither works (the
+// store on overlayfs, no overlay in the kernel, failed probes). Any of them can be forced
+// with {"driver": "vfs"} in <root>/storage.json or HUSK_STORAGE_DRIVER=vfs;
+// HUSK_NATIVE_OVERLAY=0 makes the overlay probe count as failed.
 // While a container holds a rootfs, `husk rmi` refuses its image (unless forced).
 #include <string>
 #include <vector>
@@ -29,7 +32,7 @@ struct ResolvedImage {
 };
 
 struct DriverChoice {
-    std::string name;    // "overlay" or "vfs"
+    std::string name;    // "overlay", "fuse-overlayfs" or "vfs"
     std::string reason;  // why, for `husk info`
 };
 

@@ -259,10 +259,11 @@ Result<pid_t> Runtime::spawn(const CreateOptions& options, bool keep_child) {
     if (!cgroup_host) return fail(cgroup_host.error().wrap("detect cgroups"));
     std::string no_cgroup_reason;
     if (rootless_) *cgroup_host = rootless_cgroups(*cgroup_host, no_cgroup_reason);
-    // Without a cgroup the device rules have nothing to attach to; the devices are host
-    // binds the user could open anyway.
+    // Rootless, the device rules are dropped: without a cgroup they have nothing to attach
+    // to, and with a delegated one the eBPF device program cannot be loaded without
+    // privileges (EPERM); the devices are host binds the user could open anyway.
     oci::Resources wanted = spec.linux.resources;
-    if (!no_cgroup_reason.empty()) wanted.devices.clear();
+    if (rootless_) wanted.devices.clear();
     auto limits = plan_resources(cgroup_caps(*cgroup_host), wanted);
     if (!limits && !no_cgroup_reason.empty())
         return fail(limits.error().wrap("linux.resources: rootless: {}", no_cgroup_reason));

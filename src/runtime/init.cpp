@@ -129,6 +129,17 @@ Status setup(const InitArgs& args, UniqueFd& listener) {
     HUSK_TRY(enter_new_time_namespace(args));
     HUSK_TRY(apply_uts(spec));
     t_ids.done();
+    // A cgroup2 mount's root is its mounter's cgroup namespace: the namespace must exist
+    // first, or the container sees the host's whole tree (and a rootless init, with no
+    // capability over the host's cgroup namespace, cannot mount it at all). On v2 the init
+    // is born in its cgroup, so waiting here costs nothing.
+    const auto& dirs = args.rootfs.cgroup_dirs;
+    bool cgroup2_mount =
+        std::any_of(args.rootfs.mounts.begin(), args.rootfs.mounts.end(), [&](const MountStep& m) {
+            return m.is_cgroup &&
+                   (m.fstype == "cgroup2" || (dirs.size() == 1 && dirs[0].controllers.empty()));
+        });
+    if (cgroup2_mount) HUSK_TRY(wait_for_cgroup_then_unshare(args));
     if (auto st = prepare_rootfs(args.rootfs); !st) {
         Error err = st.error().wrap("prepare rootfs {}", args.rootfs.rootfs);
         if (err.errnum() == EACCES && args.rootfs.user_namespace)
@@ -141,7 +152,7 @@ Status setup(const InitArgs& args, UniqueFd& listener) {
     if (args.hooks) {
         // The runtime's hooks expect the init in its cgroup (and it is by now: the runtime
         // writes cgroup.procs while we mount).
-        HUSK_TRY(wait_for_cgroup_then_unshare(args));
+        if (!cgroup2_mount) HUSK_TRY(wait_for_cgroup_then_unshare(args));
         HUSK_TRY(run_create_hooks(args));
     }
     trace::Step t_pivot("pivot_root", "{}", args.rootfs.rootfs);
@@ -161,7 +172,7 @@ Status setup(const InitArgs& args, UniqueFd& listener) {
         if (!master) return fail(master.error());
         HUSK_TRY(sync_send(args.sync_fd, SyncType::console, nullptr, master->get()));
     }
-    if (!args.hooks) HUSK_TRY(wait_for_cgroup_then_unshare(args));
+    if (!args.hooks && !cgroup2_mount) HUSK_TRY(wait_for_cgroup_then_unshare(args));
 
     const auto& process = spec.process;
     trace::Step t_limits("rlimits, oom score, labels", "{} rlimits", process.rlimits.size());

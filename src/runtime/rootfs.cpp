@@ -115,8 +115,19 @@ Status mount_cgroup_tree(int root_fd, const MountStep& step, const std::string& 
     unsigned long flags = step.flags & ~MS_RDONLY;
     bool only_v2 = dirs.size() == 1 && dirs[0].controllers.empty();
     if (only_v2 || step.fstype == "cgroup2") {
-        HUSK_TRY(do_mount("cgroup2", target, "cgroup2", step.flags, "", step.destination));
-        return {};
+        auto mounted = do_mount("cgroup2", target, "cgroup2", step.flags, "", step.destination);
+        // Rootless, under a /sys bound from the host, the host's cgroup2 is already on the
+        // target (EBUSY: the same filesystem on the same mount point), and it is locked
+        // there; or the namespace is not ours (EPERM). The container's own directory bound
+        // instead shows the same tree (runc's fallback).
+        int err = mounted ? 0 : mounted.error().errnum();
+        if (!mounted && only_v2 && (err == EBUSY || err == EPERM)) {
+            HUSK_TRY(
+                do_mount(dirs[0].path, target, nullptr, MS_BIND | MS_REC, "", step.destination));
+            return remount_bind(target, step.flags | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                                step.destination);
+        }
+        return mounted;
     }
     HUSK_TRY(do_mount("tmpfs", target, "tmpfs", flags, "mode=755", step.destination));
     for (const auto& dir : dirs) {

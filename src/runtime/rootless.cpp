@@ -214,10 +214,27 @@ CgroupHost rootless_cgroups(const CgroupHost& host, std::string& reason) {
     for (const auto& h : host.hierarchies) {
         if (!h.unified) continue;
         std::string dir = h.mount_point + h.own_path;
-        if (::access(dir.c_str(), W_OK) == 0 &&
-            ::access((dir + "/cgroup.procs").c_str(), W_OK) == 0) {
+        auto delegated = [&](const std::string& path) {
+            std::string d = h.mount_point + path;
+            return ::access(d.c_str(), W_OK) == 0 &&
+                   ::access((d + "/cgroup.procs").c_str(), W_OK) == 0;
+        };
+        if (delegated(h.own_path)) {
+            // The caller's own cgroup holds the caller, so cgroup v2 ("no internal
+            // processes") lets it enable no controller for children there: a relative
+            // cgroupsPath resolves at the top of the delegated subtree instead (the highest
+            // ancestor still delegated, never the root), next to the caller's leaf, where the
+            // delegating level enabled the controllers (systemd's Delegate=yes unit).
+            CgroupHierarchy top = h;
+            while (true) {
+                auto slash = top.own_path.rfind('/');
+                std::string parent =
+                    slash == 0 || slash == std::string::npos ? "/" : top.own_path.substr(0, slash);
+                if (parent == "/" || !delegated(parent)) break;
+                top.own_path = parent;
+            }
             out.layout = CgroupLayout::unified;
-            out.hierarchies.push_back(h);
+            out.hierarchies.push_back(top);
             return out;
         }
         reason = fmt::format(

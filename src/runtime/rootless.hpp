@@ -60,8 +60,11 @@ bool is_own_id_map(const std::vector<oci::IdMapping>& mappings, uint32_t own_id)
 // The caller's user name (getpwuid), or its id as text when it has no passwd entry.
 std::string current_user_name();
 
-// The cgroups a rootless container may use: the caller's own cgroup v2 directory when it is
-// delegated to it (a pure v2 host, the directory and its cgroup.procs writable), else none.
+// The cgroups a rootless container may use: the caller's cgroup v2 tree when its own
+// directory is delegated to it (a pure v2 host, the directory and its cgroup.procs
+// writable), else none. Relative cgroupsPaths then resolve at the top of the delegated
+// subtree (own_path is moved up while the parent is delegated too), since the caller's own
+// cgroup holds processes and cannot enable controllers for children.
 // `reason` says why there are none, for the error that refuses limits.
 CgroupHost rootless_cgroups(const CgroupHost& host, std::string& reason);
 

@@ -74,6 +74,44 @@ free_port() {
 	assert_failure
 }
 
+@test "pasta -P: exposed ports (image EXPOSE and --expose) on random host ports, -p kept" {
+	local port
+	port=$(free_port)
+	# An image that EXPOSEs 80, built by the user.
+	mkdir -p "$RL_HOME/pctx"
+	printf 'FROM busybox\nEXPOSE 80\n' >"$RL_HOME/pctx/Dockerfile"
+	chown -R "$RL_UID:$RL_GID" "$RL_HOME/pctx"
+	run uh build -q -t exposer "$RL_HOME/pctx"
+	assert_success
+	run uh run -d --name pall -P --expose 8081 -p "127.0.0.1:$port:8082" exposer sh -c \
+		'mkdir /w; echo served-P > /w/i; httpd -p 80 -h /w; httpd -p 8081 -h /w; exec httpd -f -p 8082 -h /w'
+	assert_success
+	run uh port pall
+	assert_success
+	# The EXPOSEd 80, the --expose 8081 on free host ports, the -p 8082 where it was asked.
+	assert_match "$output" "80/tcp -> 0\.0\.0\.0:[0-9]+"
+	assert_match "$output" "8081/tcp -> 0\.0\.0\.0:[0-9]+"
+	assert_contains "$output" "8082/tcp -> 127.0.0.1:$port"
+	local p80 p8081
+	p80=$(uh port pall 80/tcp | head -1 | sed 's/.*://')
+	p8081=$(uh port pall 8081/tcp | head -1 | sed 's/.*://')
+	[[ "$p80" =~ ^[0-9]+$ && "$p8081" =~ ^[0-9]+$ && "$p80" != 80 && "$p80" != "$p8081" ]] ||
+		fail "random host ports expected: 80 -> $p80, 8081 -> $p8081"
+	run uh ps --filter name=pall --format '{{.Ports}}'
+	assert_contains "$output" "0.0.0.0:$p80->80/tcp"
+	assert_contains "$output" "0.0.0.0:$p8081->8081/tcp"
+	assert_contains "$output" "127.0.0.1:$port->8082/tcp"
+	local i
+	for i in $(seq 50); do curl -s "http://127.0.0.1:$p80/i" | grep -q served && break; sleep 0.1; done
+	for p in "$p80" "$p8081" "$port"; do
+		run curl -s -m 5 "http://127.0.0.1:$p/i"
+		assert_contains "$output" served-P
+	done
+	uh rm -f pall
+	run curl -s -m 1 "http://127.0.0.1:$p80/i"
+	assert_failure
+}
+
 @test "slirp4netns on request: egress and a published port" {
 	local port
 	port=$(free_port)

@@ -47,6 +47,12 @@ rootless_user_setup() {
 		RL_TUN="$RL_DIR/tun"
 		mknod -m 0666 "$RL_TUN" c 10 200
 	fi
+	# The same for /dev/fuse (fuse-overlayfs), which Debian's udev makes 0666 too.
+	export RL_FUSE=""
+	if [[ -c /dev/fuse && "$(stat -c %a /dev/fuse)" != 666 ]]; then
+		RL_FUSE="$RL_DIR/fuse"
+		mknod -m 0666 "$RL_FUSE" c 10 229
+	fi
 	export RL_TAR="$RL_DIR/busybox.tar"
 	install -m 0644 "${HUSK_BUSYBOX_TAR:-$RL_BIN/images/busybox.tar}" "$RL_TAR"
 }
@@ -54,7 +60,11 @@ rootless_user_setup() {
 # Runs a command as the test user, in its home, with only the variables a login would set.
 as_user() {
 	local wrap=()
-	[[ -n "${RL_TUN:-}" ]] && wrap=(unshare -m --propagation slave sh -c 'mount --bind "$0" /dev/net/tun && exec "$@"' "$RL_TUN")
+	if [[ -n "${RL_TUN:-}${RL_FUSE:-}" ]]; then
+		wrap=(unshare -m --propagation slave sh -c \
+			'{ [ -z "$0" ] || mount --bind "$0" /dev/net/tun; } && { [ -z "$1" ] || mount --bind "$1" /dev/fuse; } && shift && exec "$@"' \
+			"${RL_TUN:-}" "${RL_FUSE:-}")
+	fi
 	(cd "$RL_HOME" && "${wrap[@]}" setpriv --reuid="$RL_UID" --regid="$RL_GID" --init-groups \
 		env -i HOME="$RL_HOME" USER="$RL_USER" LOGNAME="$RL_USER" \
 		PATH="$RL_BIN:/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin" \

@@ -30,6 +30,24 @@ TEST(RootlessNetTest, PortSpecs) {
     EXPECT_EQ((*ports)[3].container_port, 91);
 }
 
+TEST(RootlessNetTest, PublishAllAddsExposedPortsNotPublishedYet) {
+    using V = std::vector<std::string>;
+    // Without -P the exposed ports stay unpublished.
+    EXPECT_EQ(published_specs({"8080:80"}, false, {"80/tcp", "443/tcp"}), V{"8080:80"});
+    // With it each exposed port not already published by -p, once, tcp by default.
+    EXPECT_EQ(published_specs({"8080:80", "9000-9001:90-91"}, true,
+                              {"80/tcp", "443/tcp", "53/udp", "91/tcp", "7000", "443/tcp"}),
+              (V{"8080:80", "9000-9001:90-91", "443/tcp", "53/udp", "7000/tcp"}));
+    // 80/udp is not the published 80/tcp.
+    EXPECT_EQ(published_specs({"80"}, true, {"80/udp"}), (V{"80", "80/udp"}));
+    auto ports = forwarded_ports(published_specs({}, true, {"80/tcp", "53/udp"}));
+    ASSERT_TRUE(ports.has_value()) << ports.error().what();
+    ASSERT_EQ(ports->size(), 2u);
+    EXPECT_NE((*ports)[0].host_port, 0);
+    EXPECT_EQ((*ports)[0].container_port, 80);
+    EXPECT_TRUE((*ports)[1].udp);
+}
+
 TEST(RootlessNetTest, ARandomHostPortIsAFreeOne) {
     auto ports = forwarded_ports({"127.0.0.1::80"});
     ASSERT_TRUE(ports.has_value());

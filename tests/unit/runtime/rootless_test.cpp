@@ -100,6 +100,16 @@ TEST(RootlessCgroupsTest, AWritableV2DirectoryIsDelegated) {
         ASSERT_EQ(out.hierarchies.size(), 1u);
         EXPECT_TRUE(reason.empty());
     }
+    // Relative cgroupsPaths go to the top of the delegated subtree, never to the root.
+    std::filesystem::create_directories(dir.path() + "/user/app/session");
+    dir.file("user/app/cgroup.procs", "");
+    dir.file("user/app/session/cgroup.procs", "");
+    v2.hierarchies[0].own_path = "/user/app/session";
+    out = rootless_cgroups(v2, reason);
+    if (::geteuid() == 0) {
+        ASSERT_EQ(out.hierarchies.size(), 1u);
+        EXPECT_EQ(out.hierarchies[0].own_path, "/user");
+    }
     v2.hierarchies[0].own_path = "/absent";
     out = rootless_cgroups(v2, reason);
     EXPECT_EQ(out.layout, CgroupLayout::none);
