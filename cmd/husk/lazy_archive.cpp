@@ -4,46 +4,18 @@
 // the place of libarchive's in the husk binary (linked --as-needed, so libarchive is no
 // longer a DT_NEEDED); each dlopens libarchive.so.13 on its first call and forwards to it.
 //
-// This file does not include archive.h: every function husk calls takes at most six integer
-// or pointer arguments and returns an integer, a pointer or nothing (no floating point, no
-// varargs, no structs by value), so on x86-64 and aarch64 a forwarder that passes six
-// register-sized words on untouched is exact. Other architectures link libarchive directly.
-#if defined(__x86_64__) || defined(__aarch64__)
-#include <dlfcn.h>
+// See lazy_library.hpp for how.
+#include "lazy_library.hpp"
 
-#include <cstdio>
-#include <cstdlib>
-
+#ifdef HUSK_LAZY_LIBRARIES
 namespace {
-
-using Word = unsigned long;
-using Forward = Word (*)(Word, Word, Word, Word, Word, Word);
-
-Forward archive_symbol(const char* name) {
-    static void* lib = [] {
-        void* h = ::dlopen("libarchive.so.13", RTLD_NOW | RTLD_LOCAL);
-        if (h == nullptr) {
-            // Nothing sensible can be returned in place of an archive call.
-            std::fprintf(stderr, "husk: cannot load libarchive: %s\n", ::dlerror());
-            std::exit(125);
-        }
-        return h;
-    }();
-    void* sym = ::dlsym(lib, name);
-    if (sym == nullptr) {
-        std::fprintf(stderr, "husk: libarchive has no %s\n", name);
-        std::exit(125);
-    }
-    return reinterpret_cast<Forward>(sym);
+husk::cli::lazy::Forward archive_symbol(const char* name) {
+    static void* lib = husk::cli::lazy::open_library("libarchive.so.13");
+    return husk::cli::lazy::symbol(lib, "libarchive.so.13", name);
 }
-
 }  // namespace
 
-#define HUSK_LAZY(name)                                                    \
-    extern "C" Word name(Word a, Word b, Word c, Word d, Word e, Word f) { \
-        static Forward fn = archive_symbol(#name);                         \
-        return fn(a, b, c, d, e, f);                                       \
-    }
+#define HUSK_LAZY(name) HUSK_LAZY_FORWARD(archive_symbol, name)
 
 HUSK_LAZY(archive_entry_copy_pathname)
 HUSK_LAZY(archive_entry_copy_stat)

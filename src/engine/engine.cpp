@@ -29,6 +29,7 @@
 #include "engine/spec_builder.hpp"
 #include "engine/volume_init.hpp"
 #include "net/attach.hpp"
+#include "runtime/cgroups.hpp"
 #include "runtime/container.hpp"
 #include "runtime/state.hpp"
 #include "runtime/trace.hpp"
@@ -198,6 +199,8 @@ Engine::Engine(std::string root, std::string runroot)
       init_binary_(sibling_binary("HUSK_INIT", "husk-init")) {}
 
 Status Engine::create(ContainerRecord& record, const RootfsRequest& request) {
+    // The container's cgroup join, a few ms from now, then shares this grace period.
+    runtime::warm_up_cgroup_migration();
     record.id = new_container_id();
     record.created = now_rfc3339();
     if (record.hostname.empty()) record.hostname = record.id.substr(0, 12);
@@ -289,6 +292,7 @@ void Engine::detach_networks(const std::string& id) const {
 }
 
 std::expected<StartResult, StartError> Engine::start(const std::string& id, bool trace) {
+    runtime::warm_up_cgroup_migration();
     auto lock = store_.lock(id);
     if (!lock) return std::unexpected(StartError{125, lock.error()});
     auto v = view(id);

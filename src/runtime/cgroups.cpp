@@ -4,6 +4,7 @@
 #include <linux/magic.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -140,6 +141,37 @@ Result<CgroupHost> detect_cgroups(const std::string& proc_root) {
                   : have_v2          ? CgroupLayout::unified
                                      : CgroupLayout::none;
     return host;
+}
+
+void warm_up_cgroup_migration() {
+    static bool started = false;
+    if (std::exchange(started, true)) return;
+    auto host = detect_cgroups();
+    if (!host || (host->layout != CgroupLayout::legacy && host->layout != CgroupLayout::hybrid))
+        return;
+    for (const auto& h : host->hierarchies) {
+        if (h.unified || h.own_path.empty()) continue;
+        int fd = ::open((h.mount_point + h.own_path + "/cgroup.procs").c_str(),
+                        O_WRONLY | O_CLOEXEC);
+        if (fd < 0) continue;
+        // A grandchild does it ("0": the writer itself) and nobody waits for it: not a
+        // thread, since the runtime clones the init with a raw clone3 and a thread could
+        // hold a libc lock the init would then wait on forever. Its parent exits at once,
+        // so it is reaped by whoever adopts it (init, or a subreaper such as the monitor).
+        pid_t child = ::fork();
+        if (child == 0) {
+            if (::fork() == 0) {
+                (void)!::write(fd, "0", 1);
+                ::_exit(0);
+            }
+            ::_exit(0);
+        }
+        ::close(fd);
+        if (child > 0)
+            while (::waitpid(child, nullptr, 0) < 0 && errno == EINTR) {
+            }
+        return;
+    }
 }
 
 std::string resolve_cgroup_path(const std::string& cgroups_path, const std::string& own_path,

@@ -31,6 +31,14 @@ struct CgroupHost {
 // Reads the layout from `proc_root`/self/mountinfo and /self/cgroup (a fixture tree in tests,
 // "/proc" in production).
 [[nodiscard]] Result<CgroupHost> detect_cgroups(const std::string& proc_root = "/proc");
+// On a host with cgroup v1 hierarchies, the first write to any cgroup.procs after a quiet
+// spell waits out an RCU grace period (the kernel's global cgroup_threadgroup_rwsem leaves its
+// fast mode): ~10 ms here, on the path of every container start. This starts that wait now,
+// from a short-lived process that moves itself into the cgroup it is already in (a no-op
+// migration), so the container's own join, a few ms later, shares the grace period already
+// under way instead of waiting a whole one. Once per process; does nothing on pure v2
+// (CLONE_INTO_CGROUP takes no write lock) or when the write is not allowed.
+void warm_up_cgroup_migration();
 // Decides the cgroup path from linux.cgroupsPath as runc does: absolute paths are taken from
 // each hierarchy's root, relative ones (and the default, "<id>") from the caller's cgroup.
 std::string resolve_cgroup_path(const std::string& cgroups_path, const std::string& own_path,

@@ -188,6 +188,7 @@ Runtime::Runtime(std::string root) : store_(std::move(root)), rootless_(detect_r
 
 Result<pid_t> Runtime::spawn(const CreateOptions& options, bool keep_child) {
     HUSK_TRY(validate_container_id(options.id));
+    if (!options.systemd_cgroup) warm_up_cgroup_migration();
     auto bundle = real_path(options.bundle, "bundle");
     if (!bundle) return fail(bundle.error());
     trace::Step t_config("parse config.json", "{}", *bundle);
