@@ -27,7 +27,8 @@ namespace husk::net {
 // Adds the rules of endpoint `id` of `n` (its published ports) to the network's chains.
 [[nodiscard]] Status add_endpoint_rules(const std::string& table, const Network& n,
                                         const std::string& id);
-// Deletes every rule of the network's chains whose comment is `id`, by handle.
+// Deletes every rule of the network's chains whose comment is `id`, by handle (over
+// libmnl: a rule dump of the three chains and one DELRULE batch, no libnftables).
 [[nodiscard]] Status remove_endpoint_rules(const std::string& table, const Network& n,
                                            const std::string& id);
 // Runs one nft script; the error carries nft's own message.
