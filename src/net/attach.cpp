@@ -536,7 +536,15 @@ Result<Attachment> attach(const std::string& root, const AttachOptions& o) {
         HUSK_TRY(
             ensure_sysctl("net.ipv4.conf." + n.bridge + ".route_localnet", "1", a.sysctls_changed));
 
-    HUSK_TRY(nl->create_veth(e.host_veth, e.ifname, netns.get(), e.mac));
+    auto made = nl->create_veth(e.host_veth, e.ifname, netns.get(), e.mac);
+    if (!made && made.error().errnum() == EEXIST) {
+        // The name is this container's on this network, and no record has it attached: an
+        // orphan (a detach's background deletion that never ran). Replace it.
+        log::warn("network {}: replacing orphaned link {}", n.name, e.host_veth);
+        HUSK_TRY(nl->delete_link(e.host_veth));
+        made = nl->create_veth(e.host_veth, e.ifname, netns.get(), e.mac);
+    }
+    HUSK_TRY(made);
     ScopeExit undo_veth([&] { (void)nl->delete_link(e.host_veth); });
     {
         auto host_idx = nl->link_index(e.host_veth);

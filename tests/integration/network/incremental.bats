@@ -180,6 +180,19 @@ settled() { flock "$NROOT/networks/.lock" true; }
 	assert_equal "$(husk network inspect bg | jq '.[0].endpoints | length')" 0
 	run rules
 	assert_not_contains "$output" "dport 1871"
+	# A background deletion that never ran (its child killed): the orphaned veth is
+	# replaced by the container's next attach, not an error.
+	local name
+	"$HUSK_NET" --root "$NROOT" attach bg --id "${ID}-c1" --netns "/proc/$PID_c1/ns/net" >/dev/null
+	name=$(husk network inspect bg | jq -r '.[0].endpoints[].host_veth')
+	"$HUSK_NET" --root "$NROOT" detach --id "${ID}-c1"
+	settled
+	ip link add "$name" type veth peer name "${T}orph"
+	run "$HUSK_NET" --root "$NROOT" attach bg --id "${ID}-c1" --netns "/proc/$PID_c1/ns/net"
+	assert_success
+	assert_contains "$output" "replacing orphaned link $name"
+	"$HUSK_NET" --root "$NROOT" detach --id "${ID}-c1"
+	settled
 	veths=$(ip -o link show | awk -F': ' '{print $2}' | cut -d@ -f1 | grep "^${PREFIX}v" || true)
 	[[ -z $veths ]] || fail "veths left: $veths"
 	# No husk-net child left behind either.
