@@ -52,9 +52,9 @@ void finish_in_background(const std::vector<std::string>& links, int lock_fd) {
     int null_fd = ::open("/dev/null", O_RDWR | O_CLOEXEC);
     if (null_fd >= 0)
         for (int fd = 0; fd < 3; ++fd) ::dup2(null_fd, fd);
-    if (links.empty() && lock_fd >= 0) ::close(lock_fd);
     delete_links(links);
-    ::_exit(0);  // closes the sockets: the waits happen here
+    if (lock_fd >= 0) ::close(lock_fd);  // the store is consistent again
+    ::_exit(0);                          // closes the sockets: the waits happen here
 }
 
 }  // namespace husk::net
