@@ -7,7 +7,10 @@
 //
 //   husk-net --root ROOT attach NETWORK --id ID --netns PATH [-p SPEC]... [--ip IP]
 //            [--hostname H] [--alias A]... [--add-host NAME:IP]... [--hosts-file PATH]
-//   husk-net --root ROOT detach --id ID [NETWORK]
+//   husk-net --root ROOT [--wait] detach --id ID [NETWORK]
+//
+// Both return before the kernel is done (net/background.hpp): a detached child closes the
+// nftables sockets (the close waits for an RCU grace period) and deletes the veths.
 #include <iostream>
 
 #include <CLI/CLI.hpp>
@@ -15,6 +18,7 @@
 #include "common/log.hpp"
 #include "net/attach.hpp"
 #include "net/attachment_json.hpp"
+#include "net/background.hpp"
 
 int main(int argc, char** argv) {
     using namespace husk;
@@ -38,9 +42,13 @@ int main(int argc, char** argv) {
     attach->add_option("--hosts-file", o.hosts_path, "host path of the container's /etc/hosts");
 
     std::string detach_id, detach_network;
+    bool wait = false;
     auto* detach = app.add_subcommand("detach", "detach a container from its networks");
     detach->add_option("--id", detach_id, "container id")->required();
     detach->add_option("network", detach_network, "only this network");
+    app.add_flag("--wait", wait,
+                 "return only once the kernel is done (by default a detached child closes the "
+                 "nftables sockets and deletes veths, holding the store lock for the latter)");
 
     try {
         app.parse(argc, argv);
@@ -48,6 +56,7 @@ int main(int argc, char** argv) {
         return app.exit(e) == 0 ? 0 : 125;
     }
     log::configure("", log::Format::text, false);
+    net::set_background_cleanup(!wait);
     auto fail = [](const Error& e) {
         std::cerr << "husk: " << e.what() << "\n";
         return 125;

@@ -1,10 +1,10 @@
 #include "net/attach.hpp"
 
 #include <fcntl.h>
-#include <sys/stat.h>
 #include <netinet/in.h>
 #include <sys/random.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <ctime>
@@ -14,6 +14,7 @@
 #include "common/log.hpp"
 #include "common/scope_exit.hpp"
 #include "common/unique_fd.hpp"
+#include "net/background.hpp"
 #include "net/dns.hpp"
 #include "net/dns_server.hpp"
 #include "net/firewall.hpp"
@@ -332,17 +333,48 @@ Result<std::string> free_ifname(Netlink& cnl) {
     return fail_invalid("the container already has 64 ethN interfaces");
 }
 
-Status detach_locked(const Store& store, Netlink& nl, const std::string& id,
-                     const std::string& only) {
+// The firewall after `id` joined `n` (already in the store and in `networks`): only its
+// own rules are added when the table has the network's chains; anything else (no table
+// after a reboot, an older layout, stale endpoints just dropped whose rules must go, an
+// incremental change the kernel refused) takes the rebuild path.
+Status update_firewall_for_attach(const Store& store, const Network& n, const std::string& id,
+                                  const std::vector<Network>& networks, bool dropped_stale) {
+    if (!dropped_stale) {
+        auto present = network_chains_present(store.table(), n);
+        if (!present) return fail(present.error().wrap("network {}", n.name));
+        if (*present) {
+            auto st = add_endpoint_rules(store.table(), n, id);
+            if (st) return {};
+            log::debug("network {}: incremental rules for {} refused ({}), rebuilding", n.name, id,
+                       st.error().what());
+        }
+    }
+    return sync_firewall(store.table(), networks);
+}
+
+// Removes the container's endpoints and rules; the host veths to delete go to `links`.
+Status detach_locked(const Store& store, const std::string& id, const std::string& only,
+                     std::vector<std::string>& links) {
     auto networks = store.list();
     if (!networks) return fail(networks.error());
-    bool found = false;
+    bool found = false, rebuild = false;
     for (auto& n : *networks) {
         if (!only.empty() && n.name != only) continue;
         auto it = n.endpoints.find(id);
         if (it == n.endpoints.end()) continue;
         found = true;
-        HUSK_TRY(nl.delete_link(it->second.host_veth));
+        // Its rules go before its record: a crash in between leaves a record whose ports
+        // are not in force (prune rebuilds), never rules that outlive the record and would
+        // expose whoever gets the address next.
+        if (!it->second.ports.empty()) {
+            auto st = remove_endpoint_rules(store.table(), n, id);
+            if (!st) {
+                log::debug("network {}: removing the rules of {} failed ({}), rebuilding", n.name,
+                           id, st.error().what());
+                rebuild = true;
+            }
+        }
+        links.push_back(it->second.host_veth);
         n.endpoints.erase(it);
         HUSK_TRY(store.put(n));
         refresh_peer_hosts(n, "");
@@ -351,7 +383,8 @@ Status detach_locked(const Store& store, Netlink& nl, const std::string& id,
         if (only.empty()) return fail_invalid("container {} is not attached to any network", id);
         return fail_invalid("container {} is not attached to network {}", id, only);
     }
-    return sync_firewall(store.table(), *networks);
+    if (rebuild) return sync_firewall(store.table(), *networks);
+    return {};
 }
 
 }  // namespace
@@ -503,7 +536,15 @@ Result<Attachment> attach(const std::string& root, const AttachOptions& o) {
         HUSK_TRY(
             ensure_sysctl("net.ipv4.conf." + n.bridge + ".route_localnet", "1", a.sysctls_changed));
 
-    HUSK_TRY(nl->create_veth(e.host_veth, e.ifname, netns.get(), e.mac));
+    auto made = nl->create_veth(e.host_veth, e.ifname, netns.get(), e.mac);
+    if (!made && made.error().errnum() == EEXIST) {
+        // The name is this container's on this network, and no record has it attached: an
+        // orphan (a detach's background deletion that never ran). Replace it.
+        log::warn("network {}: replacing orphaned link {}", n.name, e.host_veth);
+        HUSK_TRY(nl->delete_link(e.host_veth));
+        made = nl->create_veth(e.host_veth, e.ifname, netns.get(), e.mac);
+    }
+    HUSK_TRY(made);
     ScopeExit undo_veth([&] { (void)nl->delete_link(e.host_veth); });
     {
         auto host_idx = nl->link_index(e.host_veth);
@@ -550,7 +591,8 @@ Result<Attachment> attach(const std::string& root, const AttachOptions& o) {
     Network before = n;
     before.endpoints.erase(o.container_id);
     ScopeExit undo_record([&] { (void)store->put(before); });
-    HUSK_TRY(sync_firewall(store->table(), *networks));
+    HUSK_TRY(update_firewall_for_attach(*store, n, o.container_id, *networks, !stale.empty()));
+    ScopeExit undo_rules([&] { (void)remove_endpoint_rules(store->table(), n, o.container_id); });
 
     a.network = n.name;
     a.container_id = o.container_id;
@@ -571,11 +613,13 @@ Result<Attachment> attach(const std::string& root, const AttachOptions& o) {
         container_resolv_conf(host_resolv ? *host_resolv : "", user_network ? n.gateway.str() : "");
     a.hosts = container_hosts(e, peers_of(n, o.container_id));
     if (!o.hosts_path.empty()) HUSK_TRY(write_hosts_file(o.hosts_path, a.hosts, true));
+    undo_rules.dismiss();
     undo_record.dismiss();
     undo_veth.dismiss();
     refresh_peer_hosts(n, o.container_id);
     if (user_network) start_dns(root, n.name);
     start_proxy(root, n.name, n.id, o.container_id, e.host_veth, std::move(proxies));
+    finish_in_background({}, lock->fd());
     return a;
 }
 
@@ -588,7 +632,17 @@ Status detach(const std::string& root, const std::string& container_id,
     if (!lock) return fail(lock.error());
     auto nl = Netlink::open();
     if (!nl) return fail(nl.error());
-    return detach_locked(*store, *nl, container_id, network);
+    std::vector<std::string> links;
+    auto st = detach_locked(*store, container_id, network, links);
+    if (background_cleanup()) {
+        finish_in_background(links, lock->fd());
+    } else {
+        for (const auto& l : links) {
+            auto del = nl->delete_link(l);
+            if (!del && st) st = del;
+        }
+    }
+    return st;
 }
 
 Status remove_network(const std::string& root, const std::string& name) {

@@ -59,7 +59,8 @@ struct CreateOptions {
 // All take the store root (globals.root).
 [[nodiscard]] Result<Attachment> attach(const std::string& root, const AttachOptions& options);
 // Detaches the container from `network`, or from every network when it is empty. Detaching
-// a container that is not attached is an error naming it.
+// a container that is not attached is an error naming it. With background_cleanup() on,
+// the host veth is deleted after the call returns (background.hpp).
 [[nodiscard]] Status detach(const std::string& root, const std::string& container_id,
                             const std::string& network = "");
 [[nodiscard]] Result<Network> create_network(const std::string& root, const CreateOptions& o);

@@ -1,19 +1,20 @@
 #include "net/firewall.hpp"
 
-#include <libmnl/libmnl.h>
-#include <linux/netfilter/nf_tables.h>
-#include <linux/netfilter/nfnetlink.h>
 #include <nftables/libnftables.h>
 
 #include <cstdlib>
 #include <cstring>
 #include <vector>
 
+#include "net/background.hpp"
 #include "net/firewall_rules.hpp"
+#include "net/nft_netlink.hpp"
 
 namespace husk::net {
 
-static Error nftables_missing(int err) {
+namespace {
+
+Error nftables_missing(int err) {
     return Error(0, fmt::format("nf_tables is not available in this kernel ({}): bridge networking "
                                 "needs it for NAT and isolation; load it with `modprobe nf_tables "
                                 "nft_chain_nat nft_masq nft_fib_inet` (or use a kernel with "
@@ -21,48 +22,32 @@ static Error nftables_missing(int err) {
                                 std::strerror(err)));
 }
 
+// Frees a libnftables context that committed, or leaves it (and its socket, whose close
+// waits for the commit's deferred frees) to the background cleanup.
+void release(nft_ctx* ctx) {
+    if (background_cleanup())
+        left_open();
+    else
+        nft_ctx_free(ctx);
+}
+
+}  // namespace
+
 Status check_nftables() {
     if (const char* sim = std::getenv("HUSK_NET_SIMULATE_NO_NFTABLES"); sim && *sim == '1')
         return fail(nftables_missing(EPROTONOSUPPORT));
-    mnl_socket* sock = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC);
-    if (!sock) return fail(nftables_missing(errno));
-    auto close = [&] { mnl_socket_close(sock); };
-    if (mnl_socket_bind(sock, 0, MNL_SOCKET_AUTOPID) < 0) {
-        int err = errno;
-        close();
-        return fail(nftables_missing(err));
-    }
-    std::vector<char> buf(MNL_SOCKET_BUFFER_SIZE);
-    nlmsghdr* nlh = mnl_nlmsg_put_header(buf.data());
-    nlh->nlmsg_type = (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETGEN;
-    nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
-    nlh->nlmsg_seq = 1;
-    auto* nfg = static_cast<nfgenmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(nfgenmsg)));
-    nfg->nfgen_family = AF_UNSPEC;
-    nfg->version = NFNETLINK_V0;
-    if (mnl_socket_sendto(sock, nlh, nlh->nlmsg_len) < 0) {
-        int err = errno;
-        close();
-        return fail(nftables_missing(err));
-    }
-    uint32_t portid = mnl_socket_get_portid(sock);
-    for (;;) {
-        ssize_t n = mnl_socket_recvfrom(sock, buf.data(), buf.size());
-        if (n < 0) {
-            int err = errno;
-            close();
-            return fail(nftables_missing(err));
-        }
-        int rc = mnl_cb_run(buf.data(), n, 1, portid, nullptr, nullptr);
-        if (rc == MNL_CB_ERROR) {
-            int err = errno;
-            close();
-            return fail(nftables_missing(err));
-        }
-        if (rc == MNL_CB_STOP) break;
-    }
-    close();
+    int err = nft_get_gen();
+    if (err != 0) return fail(nftables_missing(err));
     return {};
+}
+
+Result<bool> network_chains_present(const std::string& table, const Network& n) {
+    if (const char* sim = std::getenv("HUSK_NET_SIMULATE_NO_NFTABLES"); sim && *sim == '1')
+        return fail(nftables_missing(EPROTONOSUPPORT));
+    int err = nft_get_chain(table, network_chains(n).forward);
+    if (err == 0) return true;
+    if (err == ENOENT) return false;
+    return fail(nftables_missing(err));
 }
 
 Status run_nft(const std::string& script) {
@@ -77,7 +62,7 @@ Status run_nft(const std::string& script) {
     std::string err = error_text ? error_text : "";
     if (err.empty() && output_text) err = output_text;
     if (err.empty()) err = "(nft gave no message)";
-    nft_ctx_free(ctx);
+    release(ctx);
     if (rc != 0) {
         while (!err.empty() && (err.back() == '\n' || err.back() == ' ')) err.pop_back();
         return fail_invalid("nftables refused husk's rules: {}", err);
@@ -89,6 +74,24 @@ Status sync_firewall(const std::string& table, const std::vector<Network>& netwo
     if (networks.empty()) return run_nft(render_delete(table));
     HUSK_TRY(check_nftables());
     return run_nft(render_ruleset(table, networks));
+}
+
+Status add_endpoint_rules(const std::string& table, const Network& n, const std::string& id) {
+    auto it = n.endpoints.find(id);
+    if (it == n.endpoints.end()) return {};
+    std::string script = render_add_endpoint(table, n, id, it->second);
+    if (script.empty()) return {};
+    return run_nft(script);
+}
+
+Status remove_endpoint_rules(const std::string& table, const Network& n, const std::string& id) {
+    const NetworkChains nc = network_chains(n);
+    auto rules = nft_list_rules(table, {nc.prerouting, nc.output, nc.forward});
+    if (!rules) return fail(rules.error());
+    std::vector<RuleRef> own;
+    for (auto& r : *rules)
+        if (r.comment == id) own.push_back(std::move(r));
+    return nft_delete_rules(table, own);
 }
 
 }  // namespace husk::net

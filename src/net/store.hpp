@@ -29,6 +29,8 @@ public:
     class Lock {
     public:
         explicit Lock(UniqueFd fd) : fd_(std::move(fd)) {}
+        // A child that inherits this descriptor holds the lock until it closes it too.
+        int fd() const { return fd_.get(); }
 
     private:
         UniqueFd fd_;

@@ -100,8 +100,9 @@ bool has(const std::string& s, const std::string& what) {
 
 TEST(Rules6, DualStackPublishingAndMasquerade) {
     auto r = render_ruleset("husk", {dual()});
-    auto pre = chain(r, "nat_prerouting"), out = chain(r, "nat_output");
-    auto fwd = chain(r, "forward"), post = chain(r, "nat_postrouting");
+    const std::string br = "hk0000b01234567";
+    auto pre = chain(r, "nat_prerouting_" + br), out = chain(r, "nat_output_" + br);
+    auto fwd = chain(r, "forward_" + br), post = chain(r, "nat_postrouting");
     // Every address: both families; IPv6 in output never for ::1 (it cannot leave lo).
     EXPECT_TRUE(has(pre,
                     "meta nfproto ipv4 fib daddr type local meta l4proto tcp th dport 8080 "

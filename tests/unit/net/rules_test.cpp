@@ -1,5 +1,6 @@
 // The generated nft table: published ports per address, localhost only in output, the
-// forward filter's order, internal networks, and the loopback guard.
+// forward filter's order, internal networks, the loopback guard, and the incremental
+// scripts (one endpoint's rules, the same text as in the rebuilt table).
 #include <gtest/gtest.h>
 
 #include "net/dns.hpp"
@@ -49,10 +50,12 @@ TEST(Rules, ReplacesOnlyItsOwnTableAtomically) {
     EXPECT_EQ(count(r, "flush"), 0u);
 }
 
+const std::string bridge = "hk0000b01234567";
+
 TEST(Rules, LocalhostPublishingOnlyForLocalProcesses) {
     auto r = render_ruleset("husk", {make_network(false)});
-    auto pre = chain(r, "nat_prerouting");
-    auto out = chain(r, "nat_output");
+    auto pre = chain(r, "nat_prerouting_" + bridge);
+    auto out = chain(r, "nat_output_" + bridge);
     EXPECT_EQ(pre.find("127.0.0.1"), std::string::npos) << pre;
     EXPECT_NE(out.find("ip daddr 127.0.0.1 meta l4proto tcp th dport 8080 dnat ip to 10.90.0.2:80"),
               std::string::npos)
@@ -69,16 +72,69 @@ TEST(Rules, LocalhostPublishingOnlyForLocalProcesses) {
 }
 
 TEST(Rules, ForwardAdmitsPublishedThenDropsTheRest) {
-    auto fwd = chain(render_ruleset("husk", {make_network(false)}), "forward");
+    auto r = render_ruleset("husk", {make_network(false)});
+    auto fwd = chain(r, "forward");
     auto est = fwd.find("ct state established,related accept");
-    auto pub = fwd.find("ip daddr 10.90.0.2 meta l4proto tcp th dport 80 ct status dnat accept");
+    auto jump = fwd.find("oifname \"hk0000b01234567\" ct status dnat jump forward_" + bridge);
     auto drop = fwd.find("oifname \"hk0000b01234567\" drop");
     ASSERT_NE(est, std::string::npos);
-    ASSERT_NE(pub, std::string::npos);
+    ASSERT_NE(jump, std::string::npos) << fwd;
     ASSERT_NE(drop, std::string::npos);
     EXPECT_LT(est, drop);
-    EXPECT_LT(pub, drop);
+    EXPECT_LT(jump, drop);
     EXPECT_EQ(fwd.find("iifname \"hk0000b01234567\" drop"), std::string::npos);
+    // The admits themselves live in the network's chain: nothing but them.
+    auto own = chain(r, "forward_" + bridge);
+    EXPECT_NE(own.find("oifname \"hk0000b01234567\" ip daddr 10.90.0.2 meta l4proto tcp th "
+                       "dport 80 ct status dnat accept comment \"web\""),
+              std::string::npos)
+        << own;
+    EXPECT_EQ(count(own, "accept"), 3u);
+    EXPECT_EQ(count(own, "drop"), 0u);
+    // Declared before the base chains that jump to them.
+    EXPECT_LT(r.find("chain forward_" + bridge), r.find("chain forward {"));
+    EXPECT_NE(chain(r, "nat_prerouting").find("jump nat_prerouting_" + bridge), std::string::npos);
+    EXPECT_NE(chain(r, "nat_output").find("jump nat_output_" + bridge), std::string::npos);
+}
+
+TEST(Rules, IncrementalAddIsTheRebuiltTablesText) {
+    auto n = make_network(false);
+    auto add = render_add_endpoint("husk", n, "web", n.endpoints["web"]);
+    auto full = render_ruleset("husk", {n});
+    auto rules = endpoint_rules(n, "web", n.endpoints["web"]);
+    // 127.0.0.1: output only; every address and 198.51.100.1: both hooks.
+    EXPECT_EQ(rules.prerouting.size(), 2u);
+    EXPECT_EQ(rules.output.size(), 3u);
+    EXPECT_EQ(rules.forward.size(), 3u);
+    EXPECT_EQ(count(add, "add rule inet husk "), 8u);
+    for (const auto& [name, list] :
+         {std::pair{"nat_prerouting_", &rules.prerouting}, std::pair{"nat_output_", &rules.output},
+          std::pair{"forward_", &rules.forward}})
+        for (const auto& rule : *list) {
+            EXPECT_NE(add.find("add rule inet husk " + std::string(name) + bridge + " " + rule),
+                      std::string::npos)
+                << rule;
+            EXPECT_NE(chain(full, name + bridge).find(rule), std::string::npos) << rule;
+            EXPECT_NE(rule.find("comment \"web\""), std::string::npos) << rule;
+        }
+    // Nothing to add for an endpoint without ports, and no table-wide command ever.
+    Endpoint quiet = n.endpoints["web"];
+    quiet.ports.clear();
+    EXPECT_EQ(render_add_endpoint("husk", n, "quiet", quiet), "");
+    EXPECT_EQ(count(add, "table"), 0u);
+    EXPECT_EQ(count(add, "flush"), 0u);
+}
+
+TEST(Rules, NetworkChainsAreStaticWithoutEndpoints) {
+    auto n = make_network(false);
+    n.endpoints.clear();
+    auto r = render_ruleset("husk", {n});
+    // The chains exist (the incremental path adds to them) and the 127.0.0.1 masquerade is
+    // there before anyone publishes on 127.0.0.1: attach never rewrites a base chain.
+    EXPECT_NE(r.find("chain forward_" + bridge + " {\n  }"), std::string::npos) << r;
+    EXPECT_NE(r.find("chain nat_prerouting_" + bridge + " {\n  }"), std::string::npos);
+    EXPECT_NE(chain(r, "nat_postrouting").find("ip saddr 127.0.0.0/8 oifname"), std::string::npos);
+    EXPECT_EQ(network_chains(n).forward, "forward_" + bridge);
 }
 
 TEST(Rules, InternalNetworkHasNoEgressNorMasquerade) {
