@@ -119,6 +119,13 @@ private:
     }
     void remove_with_husk();
     bool stop_requested() const { return path_exists(dir_ + "/stop-requested"); }
+    // `--rm` of a container this monitor can purge itself: no image rootfs to give back and
+    // no volumes (anonymous ones go with --rm, as Docker's): both are husk's code.
+    bool purge_after_exit() const {
+        return record_.image_id.empty() &&
+               std::none_of(record_.mounts.begin(), record_.mounts.end(),
+                            [](const engine::MountRecord& m) { return m.type == "volume"; });
+    }
 
     engine::ContainerStore store_;
     engine::ContainerRecord record_;
@@ -427,6 +434,7 @@ int Monitor::run(int sync_fd, engine::CreateReport first, const engine::MonitorF
     int exit_code = 0;
     int64_t backoff_ms = 100;
     std::optional<engine::CreateReport> first_start = std::move(first);
+    bool runtime_state_left = false;
     while (true) {
         if (!first_start) ::unlink((dir_ + "/stop-requested").c_str());
         auto pid = start_container(std::exchange(first_start, std::nullopt));
@@ -465,7 +473,12 @@ int Monitor::run(int sync_fd, engine::CreateReport first, const engine::MonitorF
         health_.container_stopped();
         exit_code =
             WIFEXITED(init_status_) ? WEXITSTATUS(init_status_) : 128 + WTERMSIG(init_status_);
-        remove_runtime_state();
+        // `run --rm` of a --rootfs container without volumes: the runtime's state (an id no
+        // later container reuses) is deleted after the exit code is sent, below; a monitor
+        // killed before that leaves it to `husk container prune`.
+        runtime_state_left =
+            record_.auto_remove && !should_restart(exit_code) && purge_after_exit();
+        if (!runtime_state_left) remove_runtime_state();
         stop_rootless_net();
         engine::detach_network(record_, net_binary(), store_.root(), dir_);
         state_.pid = 0;
@@ -494,10 +507,7 @@ int Monitor::run(int sync_fd, engine::CreateReport first, const engine::MonitorF
         // --rm: the monitor removes the container (the client may be gone); clients get the
         // exit code once it is removed, as `docker run --rm` returns after removal.
         ::unlink((dir_ + "/attach.sock").c_str());
-        // Volumes (anonymous ones go with --rm, as Docker's) are husk's code, too.
-        bool volumes = std::any_of(record_.mounts.begin(), record_.mounts.end(),
-                                   [](const engine::MountRecord& m) { return m.type == "volume"; });
-        if (record_.image_id.empty() && !volumes) {
+        if (purge_after_exit()) {
             // The container is gone once its record is; the files go after the exit code,
             // so `run --rm` does not wait for the disk.
             purge = store_.remove_record(record_.id, record_.name).has_value();
@@ -508,6 +518,7 @@ int Monitor::run(int sync_fd, engine::CreateReport first, const engine::MonitorF
         }
     }
     broadcast(Frame::exit_code, std::to_string(exit_code));
+    if (runtime_state_left) remove_runtime_state();
     if (purge) (void)remove_tree(store_.dir(record_.id));
     return 0;
 }

@@ -627,7 +627,7 @@ void register_container_commands(CLI::App& app, Globals& g) {
             g.exit_code = report(ids.error());
             return;
         }
-        eng.store().collect_garbage();
+        eng.collect_garbage();
         std::cout << "Deleted Containers:\n";
         for (const auto& id : *ids) {
             auto v = eng.view(id);

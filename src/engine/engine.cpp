@@ -357,6 +357,19 @@ std::expected<StartResult, StartError> Engine::start(const std::string& id, bool
     return result;
 }
 
+void Engine::collect_garbage() {
+    store_.collect_garbage();
+    runtime::Runtime rt(store_.runtime_root());
+    auto states = rt.list();
+    if (!states) return;
+    for (const auto& [state, status] : *states) {
+        if (path_exists(store_.dir(state.id))) continue;
+        if (status == runtime::ContainerStatus::running) continue;  // not ours to stop
+        if (auto st = rt.remove(state.id, true); !st)
+            log::debug("remove the runtime state of {}: {}", state.id, st.error().what());
+    }
+}
+
 Result<ContainerView> Engine::find(const std::string& ref) const {
     auto id = store_.resolve(ref);
     if (!id) return fail(id.error());

@@ -64,6 +64,10 @@ public:
     [[nodiscard]] Result<int> wait(const std::string& id);
     [[nodiscard]] Status pause(const std::string& id, bool pause);
     [[nodiscard]] Result<std::vector<int>> top_pids(const std::string& id) const;
+    // Directories of containers whose creation or removal was cut short, and runtime state
+    // (and cgroups) of containers that no longer exist (a `run --rm` monitor killed between
+    // sending the exit code and its last cleanup).
+    void collect_garbage();
 
     std::string volumes_root() const { return store_.root() + "/volumes"; }
     std::string monitor_binary() const { return monitor_binary_; }

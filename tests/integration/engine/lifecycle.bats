@@ -160,3 +160,19 @@ teardown() { engine_teardown; }
 	h container prune -f
 	[ "$(h ps -a --format '{{.Names}}')" = live ]
 }
+
+@test "container prune deletes runtime state whose container is gone (a run --rm monitor killed after the exit code)" {
+	# What such a monitor leaves: the runtime's state and cgroups of an id with no record.
+	local rt="$T/run/runtime" id=orphan$$
+	jq --arg r "$RF" '.root.path = $r | .process.args = ["true"]' "$HUSK_BUSYBOX_BUNDLE/config.json" \
+		>"$BATS_TEST_TMPDIR/config.json"
+	"$HUSK_RUNTIME" --root "$rt" create --bundle "$BATS_TEST_TMPDIR" "$id"
+	"$HUSK_RUNTIME" --root "$rt" list -q | grep -qx "$id"
+	h run -d --name live2 --rootfs "$RF" sleep 60 >/dev/null
+	h container prune -f
+	run "$HUSK_RUNTIME" --root "$rt" list -q
+	[[ "$output" != *"$id"* ]] || fail "runtime state of $id left: $output"
+	[ -z "$(find /sys/fs/cgroup -maxdepth 3 -type d -name "$id" 2>/dev/null)" ] || fail "cgroup of $id left"
+	# The live container's runtime state is untouched.
+	[ "$(h inspect -f '{{.State.Status}}' live2)" = running ]
+}
