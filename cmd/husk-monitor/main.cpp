@@ -473,11 +473,10 @@ int Monitor::run(int sync_fd, engine::CreateReport first, const engine::MonitorF
         health_.container_stopped();
         exit_code =
             WIFEXITED(init_status_) ? WEXITSTATUS(init_status_) : 128 + WTERMSIG(init_status_);
-        // `run --rm` of a --rootfs container without volumes: the runtime's state (an id no
-        // later container reuses) is deleted after the exit code is sent, below; a monitor
-        // killed before that leaves it to `husk container prune`.
-        runtime_state_left =
-            record_.auto_remove && !should_restart(exit_code) && purge_after_exit();
+        // `run --rm`: the runtime's state (an id no later container reuses) is deleted
+        // after the exit code is sent, below, or by the `husk rm` that gives an image's
+        // rootfs back; a monitor killed before leaves it to `husk container prune`.
+        runtime_state_left = record_.auto_remove && !should_restart(exit_code);
         if (!runtime_state_left) remove_runtime_state();
         stop_rootless_net();
         engine::detach_network(record_, net_binary(), store_.root(), dir_);
@@ -518,7 +517,7 @@ int Monitor::run(int sync_fd, engine::CreateReport first, const engine::MonitorF
         }
     }
     broadcast(Frame::exit_code, std::to_string(exit_code));
-    if (runtime_state_left) remove_runtime_state();
+    if (runtime_state_left && purge_after_exit()) remove_runtime_state();
     if (purge) (void)remove_tree(store_.dir(record_.id));
     return 0;
 }

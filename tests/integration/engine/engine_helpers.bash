@@ -28,6 +28,13 @@ engine_teardown() {
 		leftover="mounts: $(grep -F " $T/" /proc/self/mountinfo | awk '{print $5}')"
 		grep -F " $T/" /proc/self/mountinfo | awk '{print $5}' | sort -r | xargs -r -n1 umount -l
 	fi
+	# A `run --rm` monitor deletes the runtime's state just after it sent the exit code:
+	# give it a moment before calling what is there a leftover.
+	local i
+	for ((i = 0; i < 40; i++)); do
+		[ -z "$(ls -A "$T/run/runtime" 2>/dev/null | grep -v '^@cache$' || true)" ] && break
+		sleep 0.05
+	done
 	if [ -d "$T/run/runtime" ] && [ -n "$(ls -A "$T/run/runtime" | grep -v '^@cache$' || true)" ]; then
 		leftover="$leftover runtime state: $(ls "$T/run/runtime")"
 	fi
