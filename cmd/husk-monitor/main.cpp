@@ -535,17 +535,8 @@ int main(int argc, char** argv) {
     // What the process that created the container left at fds 4-10 (monitor_handoff.hpp),
     // taken before anything here opens a file and could land on one of those numbers.
     engine::MonitorFds fds;
-    auto take = [](int& into, int fd) {
-        if (::fcntl(fd, F_SETFD, FD_CLOEXEC) == 0) into = fd;
-    };
-    using F = engine::MonitorFds;
-    take(fds.out_r, F::out_r_fd);
-    take(fds.out_w, F::out_w_fd);
-    take(fds.err_r, F::err_r_fd);
-    take(fds.err_w, F::err_w_fd);
-    take(fds.in_r, F::in_r_fd);
-    take(fds.in_w, F::in_w_fd);
-    take(fds.master, F::master_fd);
+    for (auto [fd, number] : fds.slots())
+        if (::fcntl(number, F_SETFD, FD_CLOEXEC) == 0) *fd = number;
     engine::ContainerStore store(argv[1], argv[2]);
     std::string id = argv[3];
     int sync_fd = std::atoi(argv[4]);

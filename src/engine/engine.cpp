@@ -119,21 +119,13 @@ void place_fd(int& fd, int target) {
         dirfd.reset();
     }
     // Out of the way of the targets first, then each to its place.
-    int* all[] = {&fds.out_r, &fds.out_w, &fds.err_r, &fds.err_w,
-                  &fds.in_r,  &fds.in_w,  &fds.master};
-    for (int* fd : all)
+    for (auto [fd, target] : fds.slots())
         if (*fd >= 0) {
             int high = ::fcntl(*fd, F_DUPFD_CLOEXEC, 64);
             ::close(*fd);
             *fd = high;
         }
-    place_fd(fds.out_r, MonitorFds::out_r_fd);
-    place_fd(fds.out_w, MonitorFds::out_w_fd);
-    place_fd(fds.err_r, MonitorFds::err_r_fd);
-    place_fd(fds.err_w, MonitorFds::err_w_fd);
-    place_fd(fds.in_r, MonitorFds::in_r_fd);
-    place_fd(fds.in_w, MonitorFds::in_w_fd);
-    place_fd(fds.master, MonitorFds::master_fd);
+    for (auto [fd, target] : fds.slots()) place_fd(*fd, target);
     ::syscall(SYS_close_range, MonitorFds::master_fd + 1U, ~0U, 0U);
     std::string root = store.root(), runroot = store.runroot(), text = encode_create_report(report);
     const char* argv[] = {"husk-monitor", root.c_str(), runroot.c_str(), id.c_str(), "3",

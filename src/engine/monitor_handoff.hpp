@@ -4,8 +4,10 @@
 // container's stdio at fixed numbers.
 #include <sys/types.h>
 
+#include <array>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "common/error.hpp"
 #include "engine/rootless_net.hpp"
@@ -30,6 +32,17 @@ struct MonitorFds {
     static constexpr int out_r_fd = 4, out_w_fd = 5, err_r_fd = 6, err_w_fd = 7, in_r_fd = 8,
                          in_w_fd = 9, master_fd = 10;
     int out_r = -1, out_w = -1, err_r = -1, err_w = -1, in_r = -1, in_w = -1, master = -1;
+
+    // Each fd with the number it has in husk-monitor.
+    std::array<std::pair<int*, int>, 7> slots() {
+        return {{{&out_r, out_r_fd},
+                 {&out_w, out_w_fd},
+                 {&err_r, err_r_fd},
+                 {&err_w, err_w_fd},
+                 {&in_r, in_r_fd},
+                 {&in_w, in_w_fd},
+                 {&master, master_fd}}};
+    }
 };
 
 std::string encode_create_report(const CreateReport& report);

@@ -17,29 +17,13 @@
 #include <thread>
 
 #include "common/files.hpp"
+#include "common/proc.hpp"
 #include "common/unique_fd.hpp"
 
 namespace husk::image {
 namespace {
 
 constexpr long kFuseSuperMagic = 0x65735546;
-
-// /proc/PID/stat field 22 (the start time), 0 when the process is gone or a zombie: a pid
-// file is trusted only while pid and start time both match.
-uint64_t live_start_time(pid_t pid) {
-    auto stat = read_file("/proc/" + std::to_string(pid) + "/stat");
-    if (!stat) return 0;
-    auto close = stat->rfind(')');
-    if (close == std::string::npos || close + 2 >= stat->size()) return 0;
-    const char* p = stat->c_str() + close + 2;
-    if (*p == 'Z' || *p == 'X') return 0;
-    for (int field = 3; field < 22; ++field) {
-        p = std::strchr(p, ' ');
-        if (p == nullptr) return 0;
-        ++p;
-    }
-    return std::strtoull(p, nullptr, 10);
-}
 
 bool is_fuse_mount(const std::string& path) {
     struct statfs sfs {};
@@ -63,10 +47,10 @@ std::string log_text(const std::string& log_file) {
 // Waits up to `ms` for the recorded process to end.
 bool wait_gone(pid_t pid, uint64_t start, int ms) {
     for (int waited = 0; waited < ms; waited += 10) {
-        if (live_start_time(pid) != start) return true;
+        if (process_start_time(pid) != start) return true;
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
-    return live_start_time(pid) != start;
+    return process_start_time(pid) != start;
 }
 
 // Ends the process named by the pid file (it may already be gone) and removes the file.
@@ -174,13 +158,13 @@ Status mount_fuse_overlay(const std::string& binary,
     pid_t daemon = 0;
     if (::read(read_end.get(), &daemon, sizeof daemon) != sizeof daemon || daemon <= 0)
         return fail_errno("start fuse-overlayfs for {}", target);
-    uint64_t start = live_start_time(daemon);
+    uint64_t start = process_start_time(daemon);
     HUSK_TRY(write_file_atomic(files.pid_file, fmt::format("{} {}\n", daemon, start)));
 
     // Ready when the target is a FUSE mount (statfs is answered by the process itself).
     for (int waited = 0; waited < 10000; waited += 5) {
         if (is_fuse_mount(target)) return {};
-        if (start == 0 || live_start_time(daemon) != start) {
+        if (start == 0 || process_start_time(daemon) != start) {
             ::umount2(target.c_str(), MNT_DETACH);
             ::unlink(files.pid_file.c_str());
             return fail(Error(EIO, fmt::format("fuse-overlayfs could not mount {}: {}", target,

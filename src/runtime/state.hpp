@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common/error.hpp"
+#include "common/proc.hpp"
 #include "common/unique_fd.hpp"
 #include "runtime/cgroups.hpp"
 
@@ -36,8 +37,7 @@ struct ContainerState {
     std::string systemd_unit;  // the transient scope (--systemd-cgroup), "" on cgroupfs
 };
 
-// The start time of a live process, or 0 when it is gone or a zombie.
-uint64_t process_start_time(pid_t pid);
+using husk::process_start_time;  // common/proc.hpp
 
 class StateStore {
 public:
