@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/vfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -161,6 +162,10 @@ void warm_up_cgroup_migration() {
         pid_t child = ::fork();
         if (child == 0) {
             if (::fork() == 0) {
+                // Nothing else of the caller's (its pipes, sockets) stays open while this
+                // waits out the grace period: their readers would see EOF that much later.
+                if (fd > 0) ::syscall(SYS_close_range, 0U, static_cast<unsigned>(fd) - 1, 0U);
+                ::syscall(SYS_close_range, static_cast<unsigned>(fd) + 1, ~0U, 0U);
                 (void)!::write(fd, "0", 1);
                 ::_exit(0);
             }
