@@ -37,8 +37,8 @@
 namespace husk::engine {
 namespace {
 
-// The fds the monitor takes over from the process that created the container (see
-// monitor_fds in container_start.hpp): moved there just before the exec.
+// The fds the monitor takes over from the process that created the container (MonitorFds
+// in monitor_handoff.hpp): moved to their numbers just before the exec.
 void place_fd(int& fd, int target) {
     if (fd < 0) return;
     ::dup2(fd, target);  // the copy has no FD_CLOEXEC
