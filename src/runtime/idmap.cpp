@@ -14,13 +14,6 @@
 namespace husk::runtime {
 namespace {
 
-std::string map_text(const std::vector<oci::IdMapping>& mappings) {
-    std::string text;
-    for (const auto& m : mappings)
-        text += fmt::format("{} {} {}\n", m.container_id, m.host_id, m.size);
-    return text;
-}
-
 // A user namespace holding the mappings, as an fd: a child is cloned into a new one, given
 // the maps, and its namespace opened; the child itself is not needed after that.
 Result<UniqueFd> user_namespace_with(const MountStep& step) {
@@ -36,12 +29,12 @@ Result<UniqueFd> user_namespace_with(const MountStep& step) {
         ::waitpid(pid, nullptr, 0);
     };
     std::string proc = fmt::format("/proc/{}", pid);
-    Status st = write_file(proc + "/uid_map", map_text(step.uid_mappings));
+    Status st = write_file(proc + "/uid_map", id_map_text(step.uid_mappings));
     if (!st) {
         reap();
         return fail(st.error().wrap("uidMappings"));
     }
-    st = write_file(proc + "/gid_map", map_text(step.gid_mappings));
+    st = write_file(proc + "/gid_map", id_map_text(step.gid_mappings));
     if (!st) {
         reap();
         return fail(st.error().wrap("gidMappings"));
@@ -91,6 +84,13 @@ Status attach_idmapped_tree(const MountStep& step, const std::string& target) {
         return fail_errno("attach the idmapped tree of {} on {}", step.source, step.destination);
     ::close(step.tree_fd);
     return {};
+}
+
+std::string id_map_text(const std::vector<oci::IdMapping>& mappings) {
+    std::string text;
+    for (const auto& m : mappings)
+        text += fmt::format("{} {} {}\n", m.container_id, m.host_id, m.size);
+    return text;
 }
 
 }  // namespace husk::runtime

@@ -4,6 +4,7 @@
 // user namespace (the host's), which the init in its own user namespace is not: the runtime
 // builds each idmapped tree before the clone (open_tree + mount_setattr with the fd of a
 // throwaway user namespace holding the mappings) and the init moves it into place.
+#include <string>
 #include <vector>
 
 #include "common/error.hpp"
@@ -11,6 +12,9 @@
 #include "runtime/mount_plan.hpp"
 
 namespace husk::runtime {
+
+// The text of /proc/PID/{uid,gid}_map for `mappings`: one "container host size" line each.
+std::string id_map_text(const std::vector<oci::IdMapping>& mappings);
 
 // Prepares every idmap step: sets its tree_fd to a detached, idmapped tree. The returned
 // owners keep the fds open; the init inherits them through the clone.

@@ -14,16 +14,10 @@
 
 #include "common/files.hpp"
 #include "common/unique_fd.hpp"
+#include "runtime/idmap.hpp"
 
 namespace husk::runtime {
 namespace {
-
-std::string map_text(const std::vector<oci::IdMapping>& mappings) {
-    std::string text;
-    for (const auto& m : mappings)
-        text += fmt::format("{} {} {}\n", m.container_id, m.host_id, m.size);
-    return text;
-}
 
 // The helper by absolute path: PATH first, then where Debian's uidmap package puts it
 // (the runtime may be started with a minimal PATH).
@@ -150,12 +144,12 @@ Status write_id_maps(pid_t pid, const std::vector<oci::IdMapping>& uid_mappings,
     if (own_euid_is_root()) {
         // Root of the namespace we are in (the host's, or the engine's rootless one): the
         // kernel checks that every id is mapped here.
-        HUSK_TRY_CTX(write_file(proc + "/uid_map", map_text(uid_mappings)), "linux.uidMappings");
-        HUSK_TRY_CTX(write_file(proc + "/gid_map", map_text(gid_mappings)), "linux.gidMappings");
+        HUSK_TRY_CTX(write_file(proc + "/uid_map", id_map_text(uid_mappings)), "linux.uidMappings");
+        HUSK_TRY_CTX(write_file(proc + "/gid_map", id_map_text(gid_mappings)), "linux.gidMappings");
         return {};
     }
     if (is_own_id_map(uid_mappings, ::geteuid()))
-        HUSK_TRY_CTX(write_file(proc + "/uid_map", map_text(uid_mappings)), "linux.uidMappings");
+        HUSK_TRY_CTX(write_file(proc + "/uid_map", id_map_text(uid_mappings)), "linux.uidMappings");
     else
         HUSK_TRY(
             run_map_helper("newuidmap", "linux.uidMappings", "/etc/subuid", pid, uid_mappings));
@@ -163,7 +157,7 @@ Status write_id_maps(pid_t pid, const std::vector<oci::IdMapping>& uid_mappings,
         // Without CAP_SETGID over the parent namespace the kernel takes a gid_map only once
         // setgroups is denied for good.
         HUSK_TRY_CTX(write_file(proc + "/setgroups", "deny"), "linux.gidMappings");
-        HUSK_TRY_CTX(write_file(proc + "/gid_map", map_text(gid_mappings)), "linux.gidMappings");
+        HUSK_TRY_CTX(write_file(proc + "/gid_map", id_map_text(gid_mappings)), "linux.gidMappings");
     } else {
         HUSK_TRY(
             run_map_helper("newgidmap", "linux.gidMappings", "/etc/subgid", pid, gid_mappings));
