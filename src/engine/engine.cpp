@@ -52,11 +52,12 @@ void place_fd(int& fd, int target) {
 // that code (its RSS stays the size of its loop). Whatever happened is in the report the
 // monitor gets as an argument: on failure it records and cleans up as for any other exit.
 [[noreturn]] void create_then_exec_monitor(const ContainerStore& store, const std::string& id,
-                                           bool trace, const std::string& monitor_binary) {
+                                           bool trace, const std::string& monitor_binary,
+                                           const ContainerRecord* known) {
     const std::string dir = store.dir(id);
     log::configure(dir + "/monitor.log", log::Format::text, false);
     if (trace) runtime::trace::enable(runtime::trace::now_ns());
-    auto record = store.load(id);
+    Result<ContainerRecord> record = known ? Result<ContainerRecord>(*known) : store.load(id);
     if (!record) {
         (void)send_frame(3, Frame::error, "125 " + record.error().what());
         ::_exit(125);
@@ -287,20 +288,28 @@ void Engine::detach_networks(const std::string& id) const {
     ::unlink(file.c_str());
 }
 
-std::expected<StartResult, StartError> Engine::start(const std::string& id, bool trace) {
+std::expected<StartResult, StartError> Engine::start(const std::string& id, bool trace,
+                                                     const ContainerRecord* just_created) {
     runtime::warm_up_cgroup_migration();
     auto lock = store_.lock(id);
     if (!lock) return std::unexpected(StartError{125, lock.error()});
-    auto v = view(id);
-    if (!v) return std::unexpected(StartError{125, v.error()});
-    if (v->status == "running" || v->status == "restarting" || v->status == "paused")
-        return StartResult{};  // Docker: starting a running container is a no-op
-    // The previous run's monitor records the exit and then goes: let it finish first.
-    if (v->monitored) wait_pid_exit(v->state.monitor_pid, v->state.monitor_start, 5000);
-    if (v->status != "created") reap_orphan(id, *v);
+    // `run`: the record this process just wrote, never started: nothing to check or read.
+    const ContainerRecord* record = just_created;
+    std::optional<ContainerView> v;
+    if (!record) {
+        auto found = view(id);
+        if (!found) return std::unexpected(StartError{125, found.error()});
+        v = std::move(*found);
+        if (v->status == "running" || v->status == "restarting" || v->status == "paused")
+            return StartResult{};  // Docker: starting a running container is a no-op
+        // The previous run's monitor records the exit and then goes: let it finish first.
+        if (v->monitored) wait_pid_exit(v->state.monitor_pid, v->state.monitor_start, 5000);
+        if (v->status != "created") reap_orphan(id, *v);
+        record = &v->record;
+    }
     // The namespace of the container joined is that of its current init: found now.
-    if (!joined_container(v->record).empty())
-        if (auto st = join_network_of(v->record); !st)
+    if (!joined_container(*record).empty())
+        if (auto st = join_network_of(*record); !st)
             return std::unexpected(StartError{125, st.error()});
 
     // A caller started with fds 0-2 closed would otherwise get the socket there.
@@ -327,7 +336,7 @@ std::expected<StartResult, StartError> Engine::start(const std::string& id, bool
         sigset_t none;
         sigemptyset(&none);
         ::sigprocmask(SIG_SETMASK, &none, nullptr);
-        create_then_exec_monitor(store_, id, trace, monitor_binary_);
+        create_then_exec_monitor(store_, id, trace, monitor_binary_, record);
     }
     theirs.reset();
     // Exactly one frame: the container's output may follow in the same socket buffer, and

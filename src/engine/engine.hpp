@@ -51,8 +51,10 @@ public:
     // Starts the container's monitor and waits until the container runs (or failed to).
     // With `trace`, the monitor records how the container is built (the runtime's steps and
     // the network attach, with timings) in <dir>/trace.log before it reports "started".
-    [[nodiscard]] std::expected<StartResult, StartError> start(const std::string& id,
-                                                               bool trace = false);
+    // `just_created`: the record create() just made in this process (`run`), so that
+    // nothing is read back.
+    [[nodiscard]] std::expected<StartResult, StartError> start(
+        const std::string& id, bool trace = false, const ContainerRecord* just_created = nullptr);
     [[nodiscard]] Result<ContainerView> view(const std::string& id) const;
     // view() of a name, a full id or a unique id prefix (what every command takes).
     [[nodiscard]] Result<ContainerView> find(const std::string& ref) const;
