@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -364,11 +363,8 @@ std::expected<StartResult, StartError> Engine::start(const std::string& id, bool
 
 void Engine::collect_garbage(bool wait) {
     for (const auto& id : store_.unrecorded()) {
-        if (!wait) {
-            // Busy: being created, or purged by its monitor's cleanup right now.
-            UniqueFd fd(::open((store_.dir(id) + "/lock").c_str(), O_RDWR | O_CLOEXEC));
-            if (fd && ::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) continue;
-        }
+        // Busy: being created, or purged by its monitor's cleanup right now.
+        if (!wait && !store_.lock(id, false)) continue;
         if (auto st = purge(id); !st) log::debug("purge container {}: {}", id, st.error().what());
     }
     runtime::Runtime rt(store_.runtime_root());

@@ -50,8 +50,9 @@ public:
     // Container directories without a record: removed ones whose cleanup is pending or
     // running, creates in progress or killed half-way.
     [[nodiscard]] std::vector<std::string> unrecorded() const;
-    // An exclusive flock on the container (start, stop, rm take it); blocks.
-    [[nodiscard]] Result<UniqueFd> lock(const std::string& id) const;
+    // An exclusive flock on the container's directory (create, start, rm, purge take it);
+    // blocks unless !wait (then EWOULDBLOCK when someone holds it).
+    [[nodiscard]] Result<UniqueFd> lock(const std::string& id, bool wait = true) const;
 
 private:
     [[nodiscard]] Status claim_name(const std::string& name, const std::string& id);
