@@ -7,14 +7,18 @@
 namespace husk::cli {
 
 void register_command_groups(CLI::App& app, Globals& globals, GroupSet groups) {
-    using Register = void (*)(CLI::App&, Globals&);
-    // Indexed by CommandGroup.
-    static constexpr Register registers[command_group_count] = {
-        register_container_commands, register_image_commands, register_network_commands,
-        register_system_commands,    register_build_commands, register_explain_command,
-    };
-    for (int g = 0; g < command_group_count; ++g)
-        if (groups & (GroupSet{1} << g)) registers[g](app, globals);
+    auto has = [groups](CommandGroup g) { return (groups & group_bit(g)) != 0; };
+    // With the rest of the container commands, `run` and its kin are registered among them
+    // (at their place in `husk --help`).
+    if (has(CommandGroup::container))
+        register_container_commands(app, globals, has(CommandGroup::run));
+    else if (has(CommandGroup::run))
+        register_run_group(app, globals);
+    if (has(CommandGroup::image)) register_image_commands(app, globals);
+    if (has(CommandGroup::network)) register_network_commands(app, globals);
+    if (has(CommandGroup::system)) register_system_commands(app, globals);
+    if (has(CommandGroup::build)) register_build_commands(app, globals);
+    if (has(CommandGroup::explain)) register_explain_command(app, globals);
 }
 
 CLI::Option* add_global_options(CLI::App& app, Globals& globals) {

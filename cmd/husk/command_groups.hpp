@@ -14,8 +14,9 @@ namespace husk::cli {
 
 // The command areas, in the order main.cpp registers them (it decides the order of `husk
 // --help`).
-enum class CommandGroup : std::uint8_t { container, image, network, system, build, explain };
-inline constexpr int command_group_count = 6;
+// `run` is split from the rest of the container commands: its options are most of theirs.
+enum class CommandGroup : std::uint8_t { container, run, image, network, system, build, explain };
+inline constexpr int command_group_count = 7;
 
 // A set of groups, one bit per CommandGroup.
 using GroupSet = std::uint32_t;
@@ -33,10 +34,10 @@ struct TopLevelName {
 // area really registers, both ways. A name registered by two areas is listed twice.
 inline constexpr TopLevelName top_level_names[] = {
     {"container", CommandGroup::container},
-    {"run", CommandGroup::container},
-    {"create", CommandGroup::container},
-    {"start", CommandGroup::container},
-    {"attach", CommandGroup::container},
+    {"run", CommandGroup::run},
+    {"create", CommandGroup::run},
+    {"start", CommandGroup::run},
+    {"attach", CommandGroup::run},
     {"exec", CommandGroup::container},
     {"volume", CommandGroup::container},
     {"cp", CommandGroup::container},
