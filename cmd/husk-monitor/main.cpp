@@ -117,16 +117,13 @@ private:
         if (auto st = store_.save_runtime(record_.id, state_); !st)
             log::error("save state: {}", st.error().what());
     }
-    void remove_with_husk();
+    // --rm, once the record is gone and the exit code sent: becomes `husk container-cleanup`
+    // (Engine::purge), which takes the runtime state, the rootfs and the directory.
+    void exec_cleanup();
+    std::vector<std::string> cleanup_args() const;
     bool stop_requested() const { return path_exists(dir_ + "/stop-requested"); }
     // `--rm` of a container this monitor can purge itself: no image rootfs to give back and
     // no volumes (anonymous ones go with --rm, as Docker's): both are husk's code.
-    bool purge_after_exit() const {
-        return record_.image_id.empty() &&
-               std::none_of(record_.mounts.begin(), record_.mounts.end(),
-                            [](const engine::MountRecord& m) { return m.type == "volume"; });
-    }
-
     engine::ContainerStore store_;
     engine::ContainerRecord record_;
     std::string dir_;
@@ -389,24 +386,23 @@ bool Monitor::should_restart(int exit_code) {
     return false;
 }
 
-void Monitor::remove_with_husk() {
+std::vector<std::string> Monitor::cleanup_args() const {
+    return {"husk",    "--root", store_.root(), "--runroot", store_.runroot(), "container-cleanup",
+            record_.id};
+}
+
+void Monitor::exec_cleanup() {
     std::string husk = husk_binary();
-    pid_t pid = ::fork();
-    if (pid == 0) {
-        sigset_t none;
-        sigemptyset(&none);
-        ::sigprocmask(SIG_SETMASK, &none, nullptr);
-        // This monitor is still alive: `rm -f` must not wait for it.
-        ::unlink((dir_ + "/state.json").c_str());
-        const char* argv[] = {
-            "husk", "--root", store_.root().c_str(), "--runroot", store_.runroot().c_str(), "rm",
-            "-f",   "-v",     record_.id.c_str(),    nullptr};
-        ::execv(husk.c_str(), const_cast<char* const*>(argv));
-        ::_exit(127);
-    }
-    if (pid > 0)
-        while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
-        }
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    std::vector<std::string> args = cleanup_args();
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    ::execv(husk.c_str(), argv.data());
+    // `husk container prune` finishes it.
+    log::error("exec {} container-cleanup: {}", husk, std::strerror(errno));
 }
 
 int Monitor::run(int sync_fd, engine::CreateReport first, const engine::MonitorFds& fds) {
@@ -434,7 +430,7 @@ int Monitor::run(int sync_fd, engine::CreateReport first, const engine::MonitorF
     int exit_code = 0;
     int64_t backoff_ms = 100;
     std::optional<engine::CreateReport> first_start = std::move(first);
-    bool runtime_state_left = false;
+    bool removing = false;
     while (true) {
         if (!first_start) ::unlink((dir_ + "/stop-requested").c_str());
         auto pid = start_container(std::exchange(first_start, std::nullopt));
@@ -473,11 +469,10 @@ int Monitor::run(int sync_fd, engine::CreateReport first, const engine::MonitorF
         health_.container_stopped();
         exit_code =
             WIFEXITED(init_status_) ? WEXITSTATUS(init_status_) : 128 + WTERMSIG(init_status_);
-        // `run --rm`: the runtime's state (an id no later container reuses) is deleted
-        // after the exit code is sent, below, or by the `husk rm` that gives an image's
-        // rootfs back; a monitor killed before leaves it to `husk container prune`.
-        runtime_state_left = record_.auto_remove && !should_restart(exit_code);
-        if (!runtime_state_left) remove_runtime_state();
+        // `run --rm`: the runtime's state (an id no later container reuses) goes with the
+        // cleanup after the exit code is sent, below.
+        removing = record_.auto_remove && !should_restart(exit_code);
+        if (!removing) remove_runtime_state();
         stop_rootless_net();
         engine::detach_network(record_, net_binary(), store_.root(), dir_);
         state_.pid = 0;
@@ -501,24 +496,23 @@ int Monitor::run(int sync_fd, engine::CreateReport first, const engine::MonitorF
         }
         backoff_ms = std::min<int64_t>(backoff_ms * 2, 60000);
     }
-    bool purge = false;
+    // --rm: the container is gone once its record is (the name is free, no command finds
+    // it); clients get the exit code after that, as `docker run --rm` returns after the
+    // removal. The rest (runtime state, rootfs, volumes, files) does not make them wait.
     if (record_.auto_remove) {
-        // --rm: the monitor removes the container (the client may be gone); clients get the
-        // exit code once it is removed, as `docker run --rm` returns after removal.
         ::unlink((dir_ + "/attach.sock").c_str());
-        if (purge_after_exit()) {
-            // The container is gone once its record is; the files go after the exit code,
-            // so `run --rm` does not wait for the disk.
-            purge = store_.remove_record(record_.id, record_.name).has_value();
-        } else {
-            // An image's rootfs goes back to the image store: `husk rm` does that, and the
-            // monitor stays free of the image code.
-            remove_with_husk();
+        removing = store_.remove_record(record_.id, record_.name).has_value();
+        // Anonymous volumes go before `run --rm` returns, as Docker's: a `volume ls` after
+        // it must not list them.
+        bool volumes = std::any_of(record_.mounts.begin(), record_.mounts.end(),
+                                   [](const engine::MountRecord& m) { return m.type == "volume"; });
+        if (removing && volumes) {
+            run_and_wait(husk_binary(), cleanup_args());
+            removing = false;
         }
     }
     broadcast(Frame::exit_code, std::to_string(exit_code));
-    if (runtime_state_left && purge_after_exit()) remove_runtime_state();
-    if (purge) (void)remove_tree(store_.dir(record_.id));
+    if (removing) exec_cleanup();
     return 0;
 }
 

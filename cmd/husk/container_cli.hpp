@@ -16,6 +16,6 @@ void register_run_commands(CLI::App& app, Globals& globals);
 void register_exec_commands(CLI::App& app, Globals& globals);
 void register_volume_commands(CLI::App& app, Globals& globals);
 void register_cp_commands(CLI::App& app, Globals& globals);
-void register_restart_helper(CLI::App& app, Globals& globals);
+void register_container_helpers(CLI::App& app, Globals& globals);
 
 }  // namespace husk::cli

@@ -357,15 +357,7 @@ void register_lifecycle(CLI::App& app, Globals& g) {
         for_each_ref(
             g, rmf->refs,
             [&](engine::Engine& eng, const std::string& id, const std::string& ref) -> Status {
-                auto v = eng.view(id);
                 HUSK_TRY(eng.remove(id, rmf->force, rmf->volumes));
-                if (rmf->volumes && v) {
-                    engine::VolumeStore volumes(eng.volumes_root());
-                    for (const auto& m : v->record.mounts)
-                        if (m.type == "volume")
-                            if (auto vol = volumes.get(m.name); vol && vol->anonymous)
-                                (void)volumes.remove(m.name);
-                }
                 std::cout << ref << "\n";
                 return {};
             });
@@ -606,7 +598,7 @@ void register_container_commands(CLI::App& app, Globals& g, bool with_run) {
     register_exec_commands(app, g);
     register_volume_commands(app, g);
     register_cp_commands(app, g);
-    register_restart_helper(app, g);
+    register_container_helpers(app, g);
     register_ps(app, g);
     register_logs(app, g);
     register_lifecycle(app, g);

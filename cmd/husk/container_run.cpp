@@ -650,7 +650,7 @@ int attach_stream(engine::Engine& eng, const std::string& id, UniqueFd conn, boo
 
 namespace {
 
-Result<std::string> create_from_flags(RunFlags& f, engine::Engine& eng) {
+Result<engine::ContainerRecord> create_from_flags(RunFlags& f, engine::Engine& eng) {
     engine::RootfsRequest req;
     auto record = record_from_flags(f, eng, req);
     if (!record) return fail(record.error());
@@ -663,7 +663,7 @@ Result<std::string> create_from_flags(RunFlags& f, engine::Engine& eng) {
     // The image's defaults (Entrypoint, Cmd, Env, ...) are applied by create, once the
     // rootfs seam resolved the image.
     HUSK_TRY(eng.create(*record, req));
-    return record->id;
+    return record;
 }
 
 }  // namespace
@@ -676,13 +676,14 @@ void register_run_commands(CLI::App& app, Globals& g) {
         auto& f = *run_flags;
         f.rest = run->remaining();
         engine::Engine eng(g.root, g.runroot);
-        auto id = create_from_flags(f, eng);
-        if (!id) {
-            g.exit_code = report(id.error());
+        auto record = create_from_flags(f, eng);
+        if (!record) {
+            g.exit_code = report(record.error());
             return;
         }
+        const std::string* id = &record->id;
         bool trace = f.debug || g.debug;
-        auto started = eng.start(*id, trace);
+        auto started = eng.start(*id, trace, &*record);
         if (trace)
             if (auto text = read_file(eng.store().dir(*id) + "/trace.log")) std::cerr << *text;
         if (!started) {
@@ -704,12 +705,12 @@ void register_run_commands(CLI::App& app, Globals& g) {
     create->callback([&g, create, create_flags] {
         create_flags->rest = create->remaining();
         engine::Engine eng(g.root, g.runroot);
-        auto id = create_from_flags(*create_flags, eng);
-        if (!id) {
-            g.exit_code = report(id.error());
+        auto record = create_from_flags(*create_flags, eng);
+        if (!record) {
+            g.exit_code = report(record.error());
             return;
         }
-        std::cout << *id << "\n";
+        std::cout << record->id << "\n";
     });
 
     struct StartFlags {

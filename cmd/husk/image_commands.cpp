@@ -11,6 +11,7 @@
 
 #include "cli.hpp"
 #include "common/files.hpp"
+#include "engine/engine.hpp"
 #include "image/archive.hpp"
 #include "image/progress.hpp"
 #include "image/reference.hpp"
@@ -133,11 +134,33 @@ std::string familiar_ref(const std::string& full) {
     return repo + ":" + tag;
 }
 
-std::vector<std::string> users_of(const img::Db& db, const std::string& id) {
-    std::vector<std::string> out;
+// Image id -> the containers whose records name it. images.json's uses are not synced to
+// disk (image/rootfs.cpp): after a power cut only the records may know a use.
+using RecordUses = std::multimap<std::string, std::string>;
+
+RecordUses record_uses(const Globals& g) {
+    RecordUses uses;
+    engine::ContainerStore containers(g.root, g.runroot);
+    if (auto ids = containers.list())
+        for (const auto& id : *ids)
+            if (auto r = containers.load(id); r && !r->image_id.empty())
+                uses.emplace(r->image_id, id);
+    return uses;
+}
+
+std::vector<std::string> users_of(const img::Db& db, const RecordUses& records,
+                                  const std::string& id) {
+    std::set<std::string> out;
     for (auto& [cid, use] : db.containers)
-        if (use.image_id == id) out.push_back(cid);
-    return out;
+        if (use.image_id == id) out.insert(cid);
+    for (auto [it, end] = records.equal_range(id); it != end; ++it) out.insert(it->second);
+    return {out.begin(), out.end()};
+}
+
+// A `run --rm` that has returned may still be giving its rootfs back (Engine::purge): the
+// image is not in use by a container that no longer exists.
+void finish_container_removals(const Globals& g) {
+    engine::Engine(g.root, g.runroot).collect_garbage(true);
 }
 
 Result<img::Store> open_store(const Globals& g) {
@@ -183,8 +206,8 @@ Json inspect_json(const img::Store& store, const img::ImageRecord& rec) {
 }
 
 // Removes names/records as `husk rmi` does; returns the lines to print.
-Result<std::vector<std::string>> remove_image(img::Store& store, const std::string& what,
-                                              bool force) {
+Result<std::vector<std::string>> remove_image(img::Store& store, const RecordUses& records,
+                                              const std::string& what, bool force) {
     std::vector<std::string> lines;
     HUSK_TRY(store.update_db([&](img::Db& db) -> Status {
         auto rec = store.find_image(db, what);
@@ -198,7 +221,7 @@ Result<std::vector<std::string>> remove_image(img::Store& store, const std::stri
             lines.push_back("Untagged: " + familiar_ref(ref->str()));
             return {};
         }
-        auto users = users_of(db, rec->id);
+        auto users = users_of(db, records, rec->id);
         if (!users.empty() && !force)
             return fail_invalid(
                 "image {} is in use by container {}: remove the container first, or use -f", what,
@@ -461,11 +484,13 @@ void register_changes(CLI::App& app, CLI::App& image, Globals& g) {
     auto ra = std::make_shared<RmiArgs>();
     auto rmi = [ra, &g] {
         g.exit_code = finish([&]() -> Status {
+            finish_container_removals(g);
             auto store = open_store(g);
             if (!store) return fail(store.error());
+            auto records = record_uses(g);
             std::optional<Error> first;
             for (auto& what : ra->images) {
-                auto lines = remove_image(*store, what, ra->force);
+                auto lines = remove_image(*store, records, what, ra->force);
                 if (!lines) {
                     if (!first) first = lines.error();
                     continue;
@@ -493,12 +518,14 @@ void register_changes(CLI::App& app, CLI::App& image, Globals& g) {
     prune->add_flag("-f,--force");  // accepted for docker compatibility: there is no prompt
     prune->callback([all, &g] {
         g.exit_code = finish([&]() -> Status {
+            finish_container_removals(g);
             auto store = open_store(g);
             if (!store) return fail(store.error());
+            auto records = record_uses(g);
             std::vector<std::string> deleted;
             HUSK_TRY(store->update_db([&](img::Db& db) -> Status {
                 for (auto it = db.images.begin(); it != db.images.end();) {
-                    bool unused = users_of(db, it->first).empty();
+                    bool unused = users_of(db, records, it->first).empty();
                     if (unused && (*all || it->second.names.empty())) {
                         deleted.push_back(it->first);
                         it = db.images.erase(it);

@@ -84,6 +84,10 @@ Status write_file_atomic(const std::string& path, std::string_view content, mode
 
 Status make_dirs(const std::string& path, mode_t mode) {
     if (path.empty()) return {};
+    // Mostly there already (a store's layout, opened by every command): one stat, not a
+    // mkdir per component.
+    struct stat st {};
+    if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) return {};
     std::string prefix;
     size_t pos = 0;
     while (pos != std::string::npos) {
@@ -93,7 +97,6 @@ Status make_dirs(const std::string& path, mode_t mode) {
         if (::mkdir(prefix.c_str(), mode) != 0 && errno != EEXIST)
             return fail_errno("mkdir {}", prefix);
     }
-    struct stat st {};
     if (::stat(path.c_str(), &st) != 0) return fail_errno("stat {}", path);
     if (!S_ISDIR(st.st_mode)) return fail(Error(ENOTDIR, fmt::format("mkdir {}", path)));
     return {};

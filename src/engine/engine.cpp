@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -51,11 +52,12 @@ void place_fd(int& fd, int target) {
 // that code (its RSS stays the size of its loop). Whatever happened is in the report the
 // monitor gets as an argument: on failure it records and cleans up as for any other exit.
 [[noreturn]] void create_then_exec_monitor(const ContainerStore& store, const std::string& id,
-                                           bool trace, const std::string& monitor_binary) {
+                                           bool trace, const std::string& monitor_binary,
+                                           const ContainerRecord* known) {
     const std::string dir = store.dir(id);
     log::configure(dir + "/monitor.log", log::Format::text, false);
     if (trace) runtime::trace::enable(runtime::trace::now_ns());
-    auto record = store.load(id);
+    Result<ContainerRecord> record = known ? Result<ContainerRecord>(*known) : store.load(id);
     if (!record) {
         (void)send_frame(3, Frame::error, "125 " + record.error().what());
         ::_exit(125);
@@ -196,17 +198,20 @@ Status Engine::create(ContainerRecord& record, const RootfsRequest& request) {
     record.id = new_container_id();
     record.created = now_rfc3339();
     if (record.hostname.empty()) record.hostname = record.id.substr(0, 12);
-    // The record first (with a name, under the lock), then the rootfs inside its directory.
-    HUSK_TRY(store_.create(record));
+    // The directory under its lock, the rootfs and files inside it, then the record, once,
+    // complete, and its name: until then no command finds the container, and if this
+    // process dies, `container prune` purges what it made.
+    auto creating = store_.begin_create(record.id);
+    if (!creating) return fail(creating.error());
     RootfsRequest req = request;
     req.store_root = store_.root();
     req.container_id = record.id;
     req.container_dir = store_.dir(record.id);
     bool prepared = false;
     auto undo = [&] {
-        if (prepared) (void)release_rootfs(store_.root(), record.id, record.image_id);
+        if (prepared) (void)release_rootfs(store_.root(), record.id);
         remove_anonymous_volumes(record, volumes_root());
-        (void)store_.remove(record.id, record.name);
+        (void)remove_tree(store_.dir(record.id));
     };
     auto rootfs = prepare_rootfs(req);
     if (!rootfs) {
@@ -247,7 +252,7 @@ Status Engine::create(ContainerRecord& record, const RootfsRequest& request) {
     std::string bundle = store_.dir(record.id) + "/bundle";
     Status st = ::mkdir(bundle.c_str(), 0700) == 0 ? Status{} : fail_errno("mkdir {}", bundle);
     if (st) st = write_file_atomic(bundle + "/config.json", *spec, 0600, Durability::survive_crash);
-    if (st) st = store_.save(record);
+    if (st) st = store_.commit_create(record);
     if (!st) {
         undo();
         return st;
@@ -283,20 +288,28 @@ void Engine::detach_networks(const std::string& id) const {
     ::unlink(file.c_str());
 }
 
-std::expected<StartResult, StartError> Engine::start(const std::string& id, bool trace) {
+std::expected<StartResult, StartError> Engine::start(const std::string& id, bool trace,
+                                                     const ContainerRecord* just_created) {
     runtime::warm_up_cgroup_migration();
     auto lock = store_.lock(id);
     if (!lock) return std::unexpected(StartError{125, lock.error()});
-    auto v = view(id);
-    if (!v) return std::unexpected(StartError{125, v.error()});
-    if (v->status == "running" || v->status == "restarting" || v->status == "paused")
-        return StartResult{};  // Docker: starting a running container is a no-op
-    // The previous run's monitor records the exit and then goes: let it finish first.
-    if (v->monitored) wait_pid_exit(v->state.monitor_pid, v->state.monitor_start, 5000);
-    if (v->status != "created") reap_orphan(id, *v);
+    // `run`: the record this process just wrote, never started: nothing to check or read.
+    const ContainerRecord* record = just_created;
+    std::optional<ContainerView> v;
+    if (!record) {
+        auto found = view(id);
+        if (!found) return std::unexpected(StartError{125, found.error()});
+        v = std::move(*found);
+        if (v->status == "running" || v->status == "restarting" || v->status == "paused")
+            return StartResult{};  // Docker: starting a running container is a no-op
+        // The previous run's monitor records the exit and then goes: let it finish first.
+        if (v->monitored) wait_pid_exit(v->state.monitor_pid, v->state.monitor_start, 5000);
+        if (v->status != "created") reap_orphan(id, *v);
+        record = &v->record;
+    }
     // The namespace of the container joined is that of its current init: found now.
-    if (!joined_container(v->record).empty())
-        if (auto st = join_network_of(v->record); !st)
+    if (!joined_container(*record).empty())
+        if (auto st = join_network_of(*record); !st)
             return std::unexpected(StartError{125, st.error()});
 
     // A caller started with fds 0-2 closed would otherwise get the socket there.
@@ -323,7 +336,7 @@ std::expected<StartResult, StartError> Engine::start(const std::string& id, bool
         sigset_t none;
         sigemptyset(&none);
         ::sigprocmask(SIG_SETMASK, &none, nullptr);
-        create_then_exec_monitor(store_, id, trace, monitor_binary_);
+        create_then_exec_monitor(store_, id, trace, monitor_binary_, record);
     }
     theirs.reset();
     // Exactly one frame: the container's output may follow in the same socket buffer, and
@@ -349,8 +362,15 @@ std::expected<StartResult, StartError> Engine::start(const std::string& id, bool
     return result;
 }
 
-void Engine::collect_garbage() {
-    store_.collect_garbage();
+void Engine::collect_garbage(bool wait) {
+    for (const auto& id : store_.unrecorded()) {
+        if (!wait) {
+            // Busy: being created, or purged by its monitor's cleanup right now.
+            UniqueFd fd(::open((store_.dir(id) + "/lock").c_str(), O_RDWR | O_CLOEXEC));
+            if (fd && ::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) continue;
+        }
+        if (auto st = purge(id); !st) log::debug("purge container {}: {}", id, st.error().what());
+    }
     runtime::Runtime rt(store_.runtime_root());
     auto states = rt.list();
     if (!states) return;
@@ -360,6 +380,28 @@ void Engine::collect_garbage() {
         if (auto st = rt.remove(state.id, true); !st)
             log::debug("remove the runtime state of {}: {}", state.id, st.error().what());
     }
+}
+
+Status Engine::purge(const std::string& id) {
+    if (!path_exists(store_.dir(id))) return {};
+    auto lock = store_.lock(id);
+    if (!lock) return fail(lock.error());
+    if (path_exists(store_.dir(id) + "/config.json")) return {};  // a create just finished
+    auto record = store_.load_removed(id);
+    // Docker's --rm takes the container's anonymous volumes with it.
+    bool volumes = record && record->auto_remove;
+    return dispose(id, record ? &*record : nullptr, volumes);
+}
+
+Status Engine::dispose(const std::string& id, const ContainerRecord* record, bool volumes) {
+    runtime::Runtime rt(store_.runtime_root());
+    if (auto st = rt.remove(id, true); !st && st.error().errnum() != ENOENT)
+        HUSK_TRY_CTX(std::move(st), "remove the runtime state of container {}", id);
+    detach_networks(id);
+    HUSK_TRY(release_rootfs(store_.root(), id));
+    if (record && volumes) remove_anonymous_volumes(*record, volumes_root());
+    if (!path_exists(store_.dir(id))) return {};
+    return remove_tree(store_.dir(id));
 }
 
 Result<ContainerView> Engine::find(const std::string& ref) const {
@@ -472,7 +514,6 @@ Status Engine::kill(const std::string& id, const std::string& signal) {
 }
 
 Status Engine::remove(const std::string& id, bool force, bool volumes) {
-    (void)volumes;  // anonymous volumes arrive with image VOLUME support
     auto lock = store_.lock(id);
     if (!lock) return fail(lock.error());
     auto v = view(id);
@@ -496,10 +537,10 @@ Status Engine::remove(const std::string& id, bool force, bool volumes) {
     if (runtime::StateStore(store_.runtime_root()).load(id))
         HUSK_TRY_CTX(rt.remove(id, true), "remove container {}", v->record.name);
     detach_networks(id);
-    HUSK_TRY(release_rootfs(store_.root(), id, v->record.image_id));
-    auto st = store_.remove(id, v->record.name);
-    if (!st && st.error().errnum() != ENOENT) return st;
-    return {};
+    // The rootfs first: a container whose rootfs cannot be released stays, for another try.
+    HUSK_TRY(release_rootfs(store_.root(), id));
+    HUSK_TRY(store_.remove_record(id, v->record.name));
+    return dispose(id, &v->record, volumes);
 }
 
 Result<int> Engine::wait(const std::string& id) {

@@ -51,8 +51,10 @@ public:
     // Starts the container's monitor and waits until the container runs (or failed to).
     // With `trace`, the monitor records how the container is built (the runtime's steps and
     // the network attach, with timings) in <dir>/trace.log before it reports "started".
-    [[nodiscard]] std::expected<StartResult, StartError> start(const std::string& id,
-                                                               bool trace = false);
+    // `just_created`: the record create() just made in this process (`run`), so that
+    // nothing is read back.
+    [[nodiscard]] std::expected<StartResult, StartError> start(
+        const std::string& id, bool trace = false, const ContainerRecord* just_created = nullptr);
     [[nodiscard]] Result<ContainerView> view(const std::string& id) const;
     // view() of a name, a full id or a unique id prefix (what every command takes).
     [[nodiscard]] Result<ContainerView> find(const std::string& ref) const;
@@ -64,10 +66,17 @@ public:
     [[nodiscard]] Result<int> wait(const std::string& id);
     [[nodiscard]] Status pause(const std::string& id, bool pause);
     [[nodiscard]] Result<std::vector<int>> top_pids(const std::string& id) const;
-    // Directories of containers whose creation or removal was cut short, and runtime state
-    // (and cgroups) of containers that no longer exist (a `run --rm` monitor killed between
-    // sending the exit code and its last cleanup).
-    void collect_garbage();
+    // Finishes removing a container whose record remove_record took: its runtime state
+    // and cgroups, network endpoints, the image's rootfs, the anonymous volumes of a --rm
+    // container, the directory. A `run --rm` monitor has this done after it sent the exit
+    // code, so the client does not wait for the disk (docs/engine.md). Nothing to do when
+    // the directory is a container again or gone.
+    [[nodiscard]] Status purge(const std::string& id);
+    // Purges directories without a record (removals still pending, creates killed half-way)
+    // and deletes runtime state whose container no longer exists. A directory whose cleanup
+    // runs right now is skipped, or with `wait` waited for: `rmi` must not find an image in
+    // use by a container that is already gone.
+    void collect_garbage(bool wait = false);
 
     std::string volumes_root() const { return store_.root() + "/volumes"; }
     std::string monitor_binary() const { return monitor_binary_; }
@@ -84,6 +93,9 @@ private:
     [[nodiscard]] Status join_network_of(const ContainerRecord& record);
     // What a monitor that died could not detach (network.json still there).
     void detach_networks(const std::string& id) const;
+    // purge's work, under the container's lock; `record` is null when unknown.
+    [[nodiscard]] Status dispose(const std::string& id, const ContainerRecord* record,
+                                 bool volumes);
 
     ContainerStore store_;
     std::string monitor_binary_, init_binary_;

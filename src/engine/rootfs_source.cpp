@@ -5,6 +5,7 @@
 #include <climits>
 #include <cstdlib>
 
+#include "common/files.hpp"
 #include "image/rootfs.hpp"
 #include "image/store.hpp"
 
@@ -17,8 +18,8 @@ Result<PreparedRootfs> prepare_rootfs(const RootfsRequest& request) {
         if (!store) return fail(store.error());
         auto resolved = image::resolve_image(*store, request.image);
         if (!resolved) return fail(resolved.error());
-        auto path = image::prepare_rootfs(*store, resolved->id, request.container_id,
-                                          request.container_dir);
+        auto path =
+            image::prepare_rootfs(*store, *resolved, request.container_id, request.container_dir);
         if (!path) return fail(path.error());
         out.image = request.image;
         out.image_id = resolved->id;
@@ -37,9 +38,10 @@ Result<PreparedRootfs> prepare_rootfs(const RootfsRequest& request) {
     return out;
 }
 
-Status release_rootfs(const std::string& store_root, const std::string& container_id,
-                      const std::string& image_id) {
-    if (image_id.empty()) return {};
+Status release_rootfs(const std::string& store_root, const std::string& container_id) {
+    // The image store's entry decides, not the record: a create killed between preparing
+    // the rootfs and saving the image id left a record without it.
+    if (!path_exists(store_root + "/images.json")) return {};
     auto store = image::Store::open(store_root);
     if (!store) return fail(store.error());
     return image::release_rootfs(*store, container_id);

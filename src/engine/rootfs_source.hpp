@@ -27,8 +27,8 @@ struct PreparedRootfs {
 };
 
 [[nodiscard]] Result<PreparedRootfs> prepare_rootfs(const RootfsRequest& request);
-// Undoes prepare_rootfs for a container being removed (nothing for --rootfs).
-[[nodiscard]] Status release_rootfs(const std::string& store_root, const std::string& container_id,
-                                    const std::string& image_id);
+// Undoes prepare_rootfs for a container being removed (nothing when the image store has no
+// rootfs of it: --rootfs).
+[[nodiscard]] Status release_rootfs(const std::string& store_root, const std::string& container_id);
 
 }  // namespace husk::engine

@@ -51,24 +51,22 @@ Status ContainerStore::claim_name(const std::string& name, const std::string& id
     return fail_invalid("the container name \"/{}\" is already in use", name);
 }
 
-Status ContainerStore::create(ContainerRecord& record) {
+Result<UniqueFd> ContainerStore::begin_create(const std::string& id) {
     HUSK_TRY(make_dirs(containers_, 0700));
+    std::string d = dir(id);
+    if (::mkdir(d.c_str(), 0700) != 0) return fail_errno("mkdir {}", d);
+    auto creating = lock(id);
+    if (!creating) (void)remove_tree(d);
+    return creating;
+}
+
+Status ContainerStore::commit_create(ContainerRecord& record) {
     HUSK_TRY(make_dirs(names_, 0700));
     bool random = record.name.empty();
     if (random) record.name = random_name();
-    std::string d = dir(record.id);
-    if (::mkdir(d.c_str(), 0700) != 0) return fail_errno("mkdir {}", d);
-    // Held until the record is complete: collect_garbage() never takes a directory that is
-    // being created, and takes it once its creator died.
-    auto creating = lock(record.id);
-    if (!creating) {
-        (void)remove_tree(d);
-        return fail(creating.error());
-    }
-    // state.json, then config.json (a directory with config.json is a container), then the
-    // name: a name always points at a complete record.
-    auto st = save_runtime(record.id, ContainerRuntime{});
-    if (st) st = save(record);
+    // config.json first (a directory with config.json is a container), then the name: a
+    // name always points at a complete record.
+    Status st = save(record);
     for (int i = 0; st && i < 10; ++i) {
         auto claimed = claim_name(record.name, record.id);
         if (claimed) return {};
@@ -81,20 +79,26 @@ Status ContainerStore::create(ContainerRecord& record) {
         st = save(record);
     }
     if (st) st = fail_invalid("no free random name for container {}", record.id);
-    (void)remove_tree(d);
+    // Not a container: the caller removes the directory.
+    ::unlink((dir(record.id) + "/config.json").c_str());
     return st;
 }
 
-void ContainerStore::collect_garbage() const {
+Status ContainerStore::create(ContainerRecord& record) {
+    auto creating = begin_create(record.id);
+    if (!creating) return fail(creating.error());
+    auto st = commit_create(record);
+    if (!st) (void)remove_tree(dir(record.id));
+    return st;
+}
+
+std::vector<std::string> ContainerStore::unrecorded() const {
+    std::vector<std::string> out;
     auto ids = list();
-    if (!ids) return;
-    for (const auto& id : *ids) {
-        if (path_exists(dir(id) + "/config.json")) continue;
-        std::string path = dir(id) + "/lock";
-        UniqueFd fd(::open(path.c_str(), O_RDWR | O_CLOEXEC));
-        if (fd && ::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) continue;  // still being created
-        if (!path_exists(dir(id) + "/config.json")) (void)remove_tree(dir(id));
-    }
+    if (!ids) return out;
+    for (const auto& id : *ids)
+        if (!path_exists(dir(id) + "/config.json")) out.push_back(id);
+    return out;
 }
 
 Result<ContainerRecord> ContainerStore::load(const std::string& id) const {
@@ -104,6 +108,13 @@ Result<ContainerRecord> ContainerStore::load(const std::string& id) const {
         if (text.error().errnum() == ENOENT) return fail(Error(ENOENT, "no such container: " + id));
         return fail(text.error());
     }
+    return parse_record(*text, path);
+}
+
+Result<ContainerRecord> ContainerStore::load_removed(const std::string& id) const {
+    std::string path = dir(id) + "/removed.json";
+    auto text = read_file(path);
+    if (!text) return fail(text.error());
     return parse_record(*text, path);
 }
 
@@ -187,7 +198,9 @@ Status ContainerStore::remove(const std::string& id, const std::string& name) {
 
 Status ContainerStore::remove_record(const std::string& id, const std::string& name) {
     std::string d = dir(id);
-    if (::unlink((d + "/config.json").c_str()) != 0 && errno != ENOENT)
+    // A rename: the record is gone for every reader at once, and the cleanup still has it.
+    if (::rename((d + "/config.json").c_str(), (d + "/removed.json").c_str()) != 0 &&
+        errno != ENOENT)
         return fail_errno("remove {}/config.json", d);
     if (!name.empty()) {
         auto owner = read_file(name_file(name));

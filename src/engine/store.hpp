@@ -21,7 +21,14 @@ public:
     std::string dir(const std::string& id) const { return containers_ + "/" + id; }
     std::string runtime_root() const { return runroot_ + "/runtime"; }
 
-    // Takes the record's name (random when empty) and writes config.json and state.json.
+    // A create in two steps, so that the record is written once, complete. begin_create
+    // makes the directory and returns its lock, held until the create is done: unrecorded()
+    // directories that are locked are being made, the others are garbage. commit_create
+    // writes config.json, then takes the record's name (random when empty): the container
+    // exists from then on. A failed commit leaves the directory to its caller.
+    [[nodiscard]] Result<UniqueFd> begin_create(const std::string& id);
+    [[nodiscard]] Status commit_create(ContainerRecord& record);
+    // Both, for a record with nothing to prepare in between; nothing is left when it fails.
     [[nodiscard]] Status create(ContainerRecord& record);
     [[nodiscard]] Result<ContainerRecord> load(const std::string& id) const;
     [[nodiscard]] Status save(const ContainerRecord& record) const;
@@ -34,12 +41,15 @@ public:
     [[nodiscard]] Status rename(ContainerRecord& record, const std::string& new_name);
     // Removes the directory and releases the name.
     [[nodiscard]] Status remove(const std::string& id, const std::string& name);
-    // The first half of remove: the container no longer exists (no record, its name free);
-    // the directory left is garbage that remove_tree, or collect_garbage later, takes.
+    // The first half of remove: the container no longer exists (config.json becomes
+    // removed.json, its name is free); what the directory still holds (a mounted rootfs,
+    // volumes to drop) is for Engine::purge, which reads removed.json.
     [[nodiscard]] Status remove_record(const std::string& id, const std::string& name);
-    // Removes container directories without a record whose creator is gone (a create
-    // killed half-way).
-    void collect_garbage() const;
+    // What remove_record left of a container (absent when a create died before its record).
+    [[nodiscard]] Result<ContainerRecord> load_removed(const std::string& id) const;
+    // Container directories without a record: removed ones whose cleanup is pending or
+    // running, creates in progress or killed half-way.
+    [[nodiscard]] std::vector<std::string> unrecorded() const;
     // An exclusive flock on the container (start, stop, rm take it); blocks.
     [[nodiscard]] Result<UniqueFd> lock(const std::string& id) const;
 

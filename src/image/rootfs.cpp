@@ -321,25 +321,33 @@ DriverChoice choose_driver(const Store& store) {
 Result<std::string> prepare_rootfs(Store& store, const std::string& image_id,
                                    const std::string& container_id,
                                    const std::string& container_dir) {
-    auto db = store.load_db();
-    if (!db) return fail(db.error());
-    auto rec = store.find_image(*db, image_id);
-    if (!rec) return fail(rec.error());
-    auto config = store.config_of(*rec);
-    if (!config) return fail(config.error());
-    auto layers = layer_dirs(store, *config);
+    auto image = resolve_image(store, image_id);
+    if (!image) return fail(image.error());
+    return prepare_rootfs(store, *image, container_id, container_dir);
+}
+
+Result<std::string> prepare_rootfs(Store& store, const ResolvedImage& image,
+                                   const std::string& container_id,
+                                   const std::string& container_dir) {
+    auto layers = layer_dirs(store, image.config);
     for (auto& l : layers)
-        if (!path_exists(l)) return fail_invalid("image {}: layer {} is not unpacked", rec->id, l);
+        if (!path_exists(l)) return fail_invalid("image {}: layer {} is not unpacked", image.id, l);
     DriverChoice driver = choose_driver(store);
     if (driver.name != "overlay" && driver.name != "vfs" && driver.name != "fuse-overlayfs")
         return fail_invalid("unknown storage driver {:?} ({})", driver.name, driver.reason);
     std::string rootfs = container_dir + "/rootfs";
     HUSK_TRY(make_dirs(container_dir, 0700));
     // Recorded first: an image is never garbage collected under a container being prepared.
-    HUSK_TRY(store.update_db([&](Db& d) -> Status {
-        d.containers[container_id] = ContainerUse{rec->id, container_dir, driver.name};
-        return {};
-    }));
+    // Not synced to disk: a use lost with a power cut is found again from the container's
+    // record (users_of in `rmi` reads both), and an unsynced write costs nothing per run.
+    HUSK_TRY(store.update_db(
+        [&](Db& d) -> Status {
+            if (!d.images.contains(image.id))
+                return fail(Error(ENOENT, fmt::format("image {} was removed", image.id)));
+            d.containers[container_id] = ContainerUse{image.id, container_dir, driver.name};
+            return {};
+        },
+        Durability::survive_crash));
     std::string fuse_binary;
     if (driver.name == "fuse-overlayfs") {
         auto binary = fuse_overlay_binary();
@@ -410,10 +418,12 @@ Status release_rootfs(Store& store, const std::string& container_id) {
     for (const char* sub :
          {"/rootfs", "/rootfs.tmp", "/upper", "/work", "/empty", "/fuse-overlayfs.log"})
         HUSK_TRY(remove_tree(it->second.dir + sub));
-    return store.update_db([&](Db& d) -> Status {
-        d.containers.erase(container_id);
-        return {};
-    });
+    return store.update_db(
+        [&](Db& d) -> Status {
+            d.containers.erase(container_id);
+            return {};
+        },
+        Durability::survive_crash);
 }
 
 }  // namespace husk::image

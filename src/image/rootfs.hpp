@@ -44,6 +44,11 @@ DriverChoice choose_driver(const Store& store);
 [[nodiscard]] Result<std::string> prepare_rootfs(Store& store, const std::string& image_id,
                                                  const std::string& container_id,
                                                  const std::string& container_dir);
+// The same for an image resolve_image found: images.json is read once more, under its lock,
+// to record the container's use (and to fail if the image was removed meanwhile).
+[[nodiscard]] Result<std::string> prepare_rootfs(Store& store, const ResolvedImage& image,
+                                                 const std::string& container_id,
+                                                 const std::string& container_dir);
 [[nodiscard]] Status unmount_rootfs(Store& store, const std::string& container_id);
 [[nodiscard]] Status release_rootfs(Store& store, const std::string& container_id);
 // Mounts an overlay of `lowers_top_first` (+ upper/work when upper is not empty) on target.

@@ -248,13 +248,13 @@ Result<Db> Store::load_db() const {
     return parse_db(*text, path);
 }
 
-Status Store::update_db(const std::function<Status(Db&)>& change) {
+Status Store::update_db(const std::function<Status(Db&)>& change, Durability durability) {
     auto lock = FileLock::take(root_ + "/image.lock", LOCK_EX);
     if (!lock) return fail(lock.error());
     auto db = load_db();
     if (!db) return fail(db.error());
     HUSK_TRY(change(*db));
-    return write_file_atomic(root_ + "/images.json", db_json(*db), 0600);
+    return write_file_atomic(root_ + "/images.json", db_json(*db), 0600, durability);
 }
 
 std::string Store::layer_path(const std::string& chain_id) const {

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "common/error.hpp"
+#include "common/files.hpp"
 #include "common/unique_fd.hpp"
 #include "image/digest.hpp"
 #include "oci/image_manifest.hpp"
@@ -83,7 +84,8 @@ public:
 
     // Records. update_db holds image.lock across read, change and atomic write.
     [[nodiscard]] Result<Db> load_db() const;
-    [[nodiscard]] Status update_db(const std::function<Status(Db&)>& change);
+    [[nodiscard]] Status update_db(const std::function<Status(Db&)>& change,
+                                   Durability durability = Durability::survive_power_loss);
 
     // Layers: the directory holding one unpacked layer, named by its chain id.
     std::string layer_path(const std::string& chain_id) const;

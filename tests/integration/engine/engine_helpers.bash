@@ -22,19 +22,23 @@ engine_teardown() {
 	local ids
 	ids=$("${H[@]}" ps -aq --no-trunc 2>/dev/null || true)
 	[ -n "$ids" ] && timeout 60 "${H[@]}" rm -f $ids >/dev/null 2>&1 || true
-	local leftover=""
+	local leftover="" i
+	# A `run --rm` finishes its removal (rootfs, runtime state, files) just after its
+	# exit code was sent: give those cleanups a moment before calling anything a leftover.
+	for ((i = 0; i < 100; i++)); do
+		[ -z "$(ls -A "$T/root/containers" 2>/dev/null)" ] && break
+		sleep 0.05
+	done
+	if compgen -G "$T/root/containers/*/removed.json" >/dev/null; then
+		leftover="unfinished removals: $(ls "$T"/root/containers/*/removed.json)"
+	fi
+	# What is left is a create killed half-way (tests do that): prune finishes it.
+	[ -n "$(ls -A "$T/root/containers" 2>/dev/null)" ] && timeout 60 "${H[@]}" container prune -f >/dev/null 2>&1
 	# Nothing may stay mounted under the test dir, nor runtime state, nor a cgroup.
 	if grep -qF " $T/" /proc/self/mountinfo; then
 		leftover="mounts: $(grep -F " $T/" /proc/self/mountinfo | awk '{print $5}')"
 		grep -F " $T/" /proc/self/mountinfo | awk '{print $5}' | sort -r | xargs -r -n1 umount -l
 	fi
-	# A `run --rm` monitor deletes the runtime's state just after it sent the exit code:
-	# give it a moment before calling what is there a leftover.
-	local i
-	for ((i = 0; i < 40; i++)); do
-		[ -z "$(ls -A "$T/run/runtime" 2>/dev/null | grep -v '^@cache$' || true)" ] && break
-		sleep 0.05
-	done
 	if [ -d "$T/run/runtime" ] && [ -n "$(ls -A "$T/run/runtime" | grep -v '^@cache$' || true)" ]; then
 		leftover="$leftover runtime state: $(ls "$T/run/runtime")"
 	fi

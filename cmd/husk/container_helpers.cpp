@@ -1,6 +1,7 @@
-// `husk container-start-helper`: not for users. A container's monitor runs it to create and
-// start the container again (restart policies): the runtime's code stays out of the
-// resident monitor (src/engine/container_start.hpp).
+// The commands a container's monitor runs, not for users: the runtime's and the image
+// store's code stays out of the resident monitor (docs/engine.md, "Process model").
+//   container-start-helper  creates and starts the container again (restart policies)
+//   container-cleanup       finishes a --rm container's removal (Engine::purge)
 #include <linux/close_range.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -8,11 +9,12 @@
 #include "common/log.hpp"
 #include "container_cli.hpp"
 #include "engine/container_start.hpp"
+#include "engine/engine.hpp"
 #include "runtime/trace.hpp"
 
 namespace husk::cli {
 
-void register_restart_helper(CLI::App& app, Globals& g) {
+void register_container_helpers(CLI::App& app, Globals& g) {
     struct Flags {
         std::string id, console_socket;
         int in = -1, out = -1, err = -1, report = -1;
@@ -47,6 +49,18 @@ void register_restart_helper(CLI::App& app, Globals& g) {
             off += static_cast<size_t>(n);
         }
         g.exit_code = report.pid > 0 ? 0 : exit_husk_error;
+    });
+
+    auto id = std::make_shared<std::string>();
+    auto* cleanup = app.add_subcommand("container-cleanup", "");
+    cleanup->group("");  // hidden
+    cleanup->add_option("id", *id)->required();
+    cleanup->callback([&g, id] {
+        engine::Engine eng(g.root, g.runroot);
+        if (auto st = eng.purge(*id); !st) {
+            // Left for `husk container prune` (or the next `rmi`) to finish.
+            g.exit_code = report(st.error());
+        }
     });
 }
 
