@@ -42,6 +42,7 @@ inline constexpr TopLevelName top_level_names[] = {
     {"volume", CommandGroup::container},
     {"cp", CommandGroup::container},
     {"container-start-helper", CommandGroup::container},
+    {"container-cleanup", CommandGroup::container},
     {"ps", CommandGroup::container},
     {"logs", CommandGroup::container},
     {"stop", CommandGroup::container},
