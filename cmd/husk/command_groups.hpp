@@ -12,9 +12,9 @@
 
 namespace husk::cli {
 
-// The command areas, in the order main.cpp registers them (it decides the order of `husk
-// --help`).
-// `run` is split from the rest of the container commands: its options are most of theirs.
+// The command areas, in the order they are registered (it decides the order of `husk
+// --help`). `run` (run, create, start, attach) is split from the other container commands:
+// its options are most of theirs. With them, it is registered at its place among them.
 enum class CommandGroup : std::uint8_t { container, run, image, network, system, build, explain };
 inline constexpr int command_group_count = 7;
 
@@ -77,7 +77,8 @@ inline constexpr TopLevelName top_level_names[] = {
     {"explain", CommandGroup::explain},
 };
 
-// Registers the areas in `groups` on `app`, in CommandGroup order.
+// Registers the areas in `groups` on `app`, in CommandGroup order (`run` among the container
+// commands when both are in `groups`).
 void register_command_groups(CLI::App& app, Globals& globals, GroupSet groups);
 
 // The groups that own the command word of `args` (argv without argv[0]), found by skipping
