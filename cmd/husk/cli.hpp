@@ -37,7 +37,10 @@ inline CLI::App* system_command(CLI::App& app) {
     return system;
 }
 
-void register_container_commands(CLI::App& app, Globals& globals);
+// The container commands; `run`, `create`, `start` and `attach` only `with_run` (they alone
+// build about a hundred options). register_run_group registers just those four.
+void register_container_commands(CLI::App& app, Globals& globals, bool with_run);
+void register_run_group(CLI::App& app, Globals& globals);
 void register_image_commands(CLI::App& app, Globals& globals);
 void register_network_commands(CLI::App& app, Globals& globals);
 void register_system_commands(CLI::App& app, Globals& globals);

@@ -592,9 +592,9 @@ void one_value_per_flag(CLI::App* cmd) {
     for (auto* sub : cmd->get_subcommands({})) one_value_per_flag(sub);
 }
 
-void register_container_commands(CLI::App& app, Globals& g) {
+void register_container_commands(CLI::App& app, Globals& g, bool with_run) {
     auto* container = app.add_subcommand("container", "manage containers");
-    register_run_commands(app, g);
+    if (with_run) register_run_commands(app, g);
     register_exec_commands(app, g);
     register_volume_commands(app, g);
     register_cp_commands(app, g);
@@ -628,6 +628,11 @@ void register_container_commands(CLI::App& app, Globals& g) {
             if (auto st = eng.remove(id, false, false); st) std::cout << id << "\n";
         }
     });
+}
+
+void register_run_group(CLI::App& app, Globals& g) {
+    register_run_commands(app, g);
+    one_value_per_flag(&app);
 }
 
 }  // namespace husk::cli
