@@ -122,8 +122,6 @@ private:
     void exec_cleanup();
     std::vector<std::string> cleanup_args() const;
     bool stop_requested() const { return path_exists(dir_ + "/stop-requested"); }
-    // `--rm` of a container this monitor can purge itself: no image rootfs to give back and
-    // no volumes (anonymous ones go with --rm, as Docker's): both are husk's code.
     engine::ContainerStore store_;
     engine::ContainerRecord record_;
     std::string dir_;
