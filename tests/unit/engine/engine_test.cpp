@@ -156,6 +156,41 @@ TEST(JsonLog, EscapesControlBytes) {
     EXPECT_EQ((*entries)[0].log, std::string("a\"b\\c\x01\n"));
 }
 
+TEST(Store, CreateInTwoStepsAndRemoveRecordKeepsItForThePurge) {
+    TempDir dir;
+    ContainerStore store(dir.path + "/root", dir.path + "/run");
+    ContainerRecord r;
+    r.id = new_container_id();
+    r.name = "two";
+    auto creating = store.begin_create(r.id);
+    ASSERT_TRUE(creating);
+    // Being made: no command finds it, garbage collection sees it locked.
+    EXPECT_FALSE(store.resolve("two"));
+    EXPECT_EQ(store.unrecorded(), std::vector<std::string>{r.id});
+    EXPECT_FALSE(store.lock(r.id, false));
+    ASSERT_TRUE(store.commit_create(r));
+    creating->reset();
+    EXPECT_EQ(*store.resolve("two"), r.id);
+    EXPECT_TRUE(store.unrecorded().empty());
+    // A second container cannot commit the name; its directory is left to its caller.
+    ContainerRecord other;
+    other.id = new_container_id();
+    other.name = "two";
+    ASSERT_TRUE(store.begin_create(other.id));
+    EXPECT_FALSE(store.commit_create(other));
+    EXPECT_FALSE(std::filesystem::exists(store.dir(other.id) + "/config.json"));
+    ASSERT_TRUE(remove_tree(store.dir(other.id)));
+    // remove_record: gone for every reader, the name free, the record kept for the purge.
+    ASSERT_TRUE(store.remove_record(r.id, r.name));
+    EXPECT_FALSE(store.resolve("two"));
+    EXPECT_FALSE(store.resolve(r.id));
+    auto removed = store.load_removed(r.id);
+    ASSERT_TRUE(removed);
+    EXPECT_EQ(removed->name, "two");
+    EXPECT_EQ(store.unrecorded(), std::vector<std::string>{r.id});
+    EXPECT_TRUE(store.lock(r.id, false));
+}
+
 TEST(Store, NamesAreExclusiveAndStaleOnesReclaimed) {
     TempDir dir;
     ContainerStore store(dir.path + "/root", dir.path + "/run");
