@@ -195,7 +195,7 @@ Result<int> run_in_rootfs(const RunSpec& spec) {
     auto cwd = make_dirs_in_root(rootfs_fd.get(), spec.cwd);
     if (!cwd) return fail(cwd.error().wrap("working directory {}", spec.cwd));
 
-    Json config = Json::parse(oci::default_config_json(false));
+    Json config = oci::default_config(false);
     auto& process = config["process"];
     process["args"] = spec.args;
     std::vector<std::string> env = spec.env;

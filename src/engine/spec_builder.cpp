@@ -156,7 +156,7 @@ Result<std::pair<uint32_t, uint32_t>> resolve_user(const std::string& rootfs,
 }
 
 Result<std::string> build_spec(const ContainerRecord& r, const SpecPaths& paths) {
-    Json spec = Json::parse(oci::default_config_json(false));
+    Json spec = oci::default_config(false);
     const auto& hc = r.host_config;
     auto hc_bool = [&](const char* key) { return hc.contains(key) && hc.at(key).get<bool>(); };
     bool privileged = hc_bool("Privileged");

@@ -80,7 +80,7 @@ OrderedJson default_linux(bool rootless) {
 
 }  // namespace
 
-std::string default_config_json(bool rootless) {
+OrderedJson default_config(bool rootless) {
     const std::vector<std::string> caps = {"CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"};
     OrderedJson config = {
         {"ociVersion", "1.2.0"},
@@ -101,7 +101,11 @@ std::string default_config_json(bool rootless) {
         {"mounts", default_mounts(rootless)},
         {"linux", default_linux(rootless)},
     };
-    return config.dump(4) + "\n";
+    return config;
+}
+
+std::string default_config_json(bool rootless) {
+    return default_config(rootless).dump(4) + "\n";
 }
 
 }  // namespace husk::oci

@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json_fwd.hpp>
+
 #include "common/error.hpp"
 #include "oci/hooks.hpp"
 #include "oci/seccomp.hpp"
@@ -210,6 +212,9 @@ struct Spec {
 // The default config.json that `husk-runtime spec` writes (as runc spec: sh in a busybox-
 // style rootfs, the usual namespaces, mounts, masked and readonly paths).
 std::string default_config_json(bool rootless);
+// The same as a JSON document, for the engine and the builder to edit (no text round trip
+// of the seccomp profile on every create).
+nlohmann::ordered_json default_config(bool rootless);
 
 const char* namespace_type_name(NamespaceType type);
 int namespace_clone_flag(NamespaceType type);

@@ -238,12 +238,30 @@ Status plan_devices(Planner& p, const std::vector<oci::DeviceRule>& rules) {
                             {{r.allow ? "devices.allow" : "devices.deny",
                               rule_text(r.type, r.major, r.minor, r.access)}}});
     }
-    // After the config's rules, the devices every container needs (default_device_rules).
-    for (const auto& d : default_device_rules())
+    // After the config's rules, the devices every container needs (default_device_rules),
+    // less those the config already allows with no deny after it: an engine's config lists
+    // them too (Docker's does), and each v1 write costs a syscall round on the start path.
+    auto covers = [](const oci::DeviceRule& r, const oci::DeviceRule& d) {
+        return r.type == 'a' || (r.type == d.type && (r.major < 0 || r.major == d.major) &&
+                                 (r.minor < 0 || r.minor == d.minor));
+    };
+    auto already_allowed = [&](const oci::DeviceRule& d) {
+        for (size_t i = rules.size(); i-- > 0;) {
+            const auto& r = rules[i];
+            if (!r.allow && covers(r, d)) return false;
+            if (r.allow && r.type == d.type && r.major == d.major && r.minor == d.minor &&
+                r.access == d.access)
+                return true;
+        }
+        return false;
+    };
+    for (const auto& d : default_device_rules()) {
+        if (already_allowed(d)) continue;
         p.writes.push_back({field + " (default devices)",
                             "devices",
                             v2,
                             {{"devices.allow", rule_text(d.type, d.major, d.minor, d.access)}}});
+    }
     return {};
 }
 

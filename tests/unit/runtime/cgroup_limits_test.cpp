@@ -2,8 +2,10 @@
 // documented v1 <-> v2 conversions. Plans are pure; the writer is checked against a fixture
 // tree of plain files, so no cgroup is touched.
 #include <gtest/gtest.h>
+
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <algorithm>
 
 #include <filesystem>
 #include <fstream>
@@ -139,6 +141,21 @@ TEST(CgroupPlanTest, DeviceRulesOnV1AppendTheDefaults) {
     EXPECT_EQ(s[0], "devices.deny=a *:* rwm");
     EXPECT_EQ(s[1], "devices.allow=c 10:* rw");
     EXPECT_EQ(s[2], "devices.allow=c 1:3 rwm");  // /dev/null
+    EXPECT_EQ(s.back(), "devices.allow=c 136:* rwm");
+}
+
+TEST(CgroupPlanTest, DefaultDevicesTheConfigAllowsAreNotWrittenTwice) {
+    oci::Resources r;
+    r.devices.push_back({false, 'a', -1, -1, "rwm"});
+    r.devices.push_back({true, 'c', 1, 3, "rwm"});    // /dev/null, as Docker's list has it
+    r.devices.push_back({true, 'c', 5, 0, "rwm"});    // /dev/tty ...
+    r.devices.push_back({false, 'c', 5, -1, "rwm"});  // ... then every c 5:* denied again
+    auto plan = plan_resources(hybrid_caps(), r);
+    ASSERT_TRUE(plan.has_value());
+    auto s = summary(*plan);
+    EXPECT_EQ(std::count(s.begin(), s.end(), "devices.allow=c 1:3 rwm"), 1);
+    // A deny after the config's allow: the default allow is written again, after it.
+    EXPECT_EQ(std::count(s.begin(), s.end(), "devices.allow=c 5:0 rwm"), 2);
     EXPECT_EQ(s.back(), "devices.allow=c 136:* rwm");
 }
 
