@@ -539,17 +539,46 @@ Status Engine::remove(const std::string& id, bool force, bool volumes) {
     return dispose(id, &v->record, volumes);
 }
 
+namespace {
+
+// The exit code a --rm container's monitor sends to every attached client just before it
+// removes the record; nullopt when the connection ends without one.
+std::optional<int> exit_code_from_monitor(const std::string& dir) {
+    auto conn = connect_unix(dir, "attach.sock");
+    if (!conn) return std::nullopt;
+    FrameReader reader;
+    char buf[65536];
+    while (true) {
+        ssize_t n = ::recv(conn->get(), buf, sizeof buf, 0);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return std::nullopt;
+        reader.feed(buf, static_cast<size_t>(n));
+        Frame type{};
+        std::string payload;
+        while (reader.next(type, payload))  // the container's output is not ours to print
+            if (type == Frame::exit_code) return std::atoi(payload.c_str());
+    }
+}
+
+}  // namespace
+
 Result<int> Engine::wait(const std::string& id) {
     int last = 0;
     while (true) {
         auto v = view(id);
         if (!v) {
-            // Removed meanwhile (--rm): report what it ended with.
-            if (v.error().errnum() == ENOENT) return last;
-            return fail(v.error());
+            // Removed meanwhile (--rm): its state.json, written before the record went, has
+            // the exit code until the cleanup deletes the directory.
+            if (v.error().errnum() != ENOENT) return fail(v.error());
+            auto rt = store_.load_runtime(id);
+            return rt && rt->status == "exited" ? rt->exit_code : last;
         }
         last = v->state.exit_code;
         if (v->status == "exited") return v->state.exit_code;
+        if (v->monitored && v->record.auto_remove && v->status == "running") {
+            // Its record goes with its exit: the monitor's own word is the way to know.
+            if (auto code = exit_code_from_monitor(store_.dir(id))) return *code;
+        }
         if (v->monitored && v->status != "created") {
             wait_pid_exit(v->state.monitor_pid, v->state.monitor_start, 200);
         } else {

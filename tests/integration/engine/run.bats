@@ -109,6 +109,14 @@ teardown() { engine_teardown; }
 	eventually sh -c "[ -z \"\$(ls $T/root/containers)\" ]"
 	h run --rm -d --name gone2 --rootfs "$RF" sleep 0.2
 	eventually sh -c "[ -z \"\$(${H[*]} ps -aq)\" ]"
+	# wait gets the exit code of a --rm container, whose record goes with its exit, as
+	# docker wait does; several waiters at once all get it.
+	h run --rm -d --name gone3 --rootfs "$RF" sh -c 'echo out; sleep 0.5; exit 3' >/dev/null
+	h wait gone3 >"$T/w1" &
+	h wait gone3 >"$T/w2" &
+	wait
+	[ "$(cat "$T/w1")" = 3 ]
+	[ "$(cat "$T/w2")" = 3 ]
 }
 
 @test "run -i passes stdin; -t gives a terminal" {
