@@ -2,6 +2,7 @@
 // What every `husk` command shares: the global options, and how a command reports its result.
 // Each command area registers its verbs in its own file (container_commands.cpp,
 // image_commands.cpp, ...); main.cpp only wires them together.
+#include <cstdint>
 #include <string>
 
 #include <CLI/CLI.hpp>
@@ -18,7 +19,8 @@ struct Globals {
     std::string runroot = "/run/husk";   // runtime state: gone after a reboot, as it should be
     bool debug = false;
     std::string log_level = "warn";
-    int exit_code = 0;  // set by the command that ran
+    int exit_code = 0;        // set by the command that ran
+    uint64_t started_ns = 0;  // CLOCK_MONOTONIC at main: where `run --debug`'s timeline starts
 };
 
 // Prints "husk: <error>" on stderr and returns 125.

@@ -26,6 +26,7 @@
 #include "net/attach.hpp"
 #include "net/port_spec.hpp"
 #include "runtime/rootless.hpp"
+#include "runtime/trace.hpp"
 
 namespace husk::cli {
 namespace {
@@ -675,6 +676,13 @@ void register_run_commands(CLI::App& app, Globals& g) {
     run->callback([&g, run, run_flags] {
         auto& f = *run_flags;
         f.rest = run->remaining();
+        bool trace = f.debug || g.debug;
+        if (trace) {
+            // One timeline from husk's main to the container's exec: this process's steps,
+            // then (in the same shared buffer) the runtime's and the init's.
+            runtime::trace::enable(g.started_ns);
+            runtime::trace::set_who("husk");
+        }
         engine::Engine eng(g.root, g.runroot);
         auto record = create_from_flags(f, eng);
         if (!record) {
@@ -682,7 +690,6 @@ void register_run_commands(CLI::App& app, Globals& g) {
             return;
         }
         const std::string* id = &record->id;
-        bool trace = f.debug || g.debug;
         auto started = eng.start(*id, trace, &*record);
         if (trace)
             if (auto text = read_file(eng.store().dir(*id) + "/trace.log")) std::cerr << *text;

@@ -8,9 +8,11 @@
 #include "command_groups.hpp"
 #include "common/log.hpp"
 #include "engine/rootless_ns.hpp"
+#include "runtime/trace.hpp"
 
 int main(int argc, char** argv) {
     using namespace husk::cli;
+    const uint64_t started_ns = husk::runtime::trace::now_ns();
     // Never destroyed: tearing down its options at exit only cost time (docs/PERFORMANCE.md).
     // A static pointer keeps it reachable, so leak checkers do not report it.
     static auto* const app_storage =
@@ -18,6 +20,7 @@ int main(int argc, char** argv) {
     CLI::App& app = *app_storage;
     app.require_subcommand(1);
     Globals globals;
+    globals.started_ns = started_ns;
     // An unprivileged user gets its own storage and state (docs/rootless.md).
     std::string userns_state;
     bool rootless = geteuid() != 0 && !husk::engine::already_in_user_namespace();

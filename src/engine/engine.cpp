@@ -55,7 +55,10 @@ void place_fd(int& fd, int target) {
                                            const ContainerRecord* known) {
     const std::string dir = store.dir(id);
     log::configure(dir + "/monitor.log", log::Format::text, false);
+    // `run --debug` enabled the trace before it forked this process (its steps are in the
+    // buffer already); `start` has not.
     if (trace) runtime::trace::enable(runtime::trace::now_ns());
+    runtime::trace::set_who("runtime");
     Result<ContainerRecord> record = known ? Result<ContainerRecord>(*known) : store.load(id);
     if (!record) {
         (void)send_frame(3, Frame::error, "125 " + record.error().what());
@@ -200,8 +203,10 @@ Status Engine::create(ContainerRecord& record, const RootfsRequest& request) {
     // The directory under its lock, the rootfs and files inside it, then the record, once,
     // complete, and its name: until then no command finds the container, and if this
     // process dies, `container prune` purges what it made.
+    runtime::trace::Step t_dir("container dir", "{}", store_.dir(record.id));
     auto creating = store_.begin_create(record.id);
     if (!creating) return fail(creating.error());
+    t_dir.done();
     RootfsRequest req = request;
     req.store_root = store_.root();
     req.container_id = record.id;
@@ -212,7 +217,10 @@ Status Engine::create(ContainerRecord& record, const RootfsRequest& request) {
         remove_anonymous_volumes(record, volumes_root());
         (void)remove_tree(store_.dir(record.id));
     };
+    runtime::trace::Step t_rootfs("rootfs", "{}",
+                                  req.rootfs_dir.empty() ? req.image : req.rootfs_dir);
     auto rootfs = prepare_rootfs(req);
+    t_rootfs.done();
     if (!rootfs) {
         undo();
         return fail(rootfs.error());
@@ -239,10 +247,13 @@ Status Engine::create(ContainerRecord& record, const RootfsRequest& request) {
     if (!has_hostname)
         record.env.insert(record.env.begin() + (record.env.empty() ? 0 : 1),
                           "HOSTNAME=" + record.hostname);
+    runtime::trace::Step t_files("hosts, resolv.conf, hostname", "network {}", record.network_mode);
     if (auto st = write_network_files(record, store_.dir(record.id)); !st) {
         undo();
         return st;
     }
+    t_files.done();
+    runtime::trace::Step t_spec("OCI config", "bundle/config.json");
     auto spec = build_spec(record, spec_paths(record.id));
     if (!spec) {
         undo();
@@ -251,6 +262,8 @@ Status Engine::create(ContainerRecord& record, const RootfsRequest& request) {
     std::string bundle = store_.dir(record.id) + "/bundle";
     Status st = ::mkdir(bundle.c_str(), 0700) == 0 ? Status{} : fail_errno("mkdir {}", bundle);
     if (st) st = write_file_atomic(bundle + "/config.json", *spec, 0600, Durability::survive_crash);
+    t_spec.done();
+    runtime::trace::Step t_record("record, name", "config.json");
     if (st) st = store_.commit_create(record);
     if (!st) {
         undo();

@@ -222,6 +222,7 @@ void wait_for_start(const InitArgs& args) {
 }  // namespace
 
 void run_init(const InitArgs& args) {
+    trace::set_who("init");
     // Die with the runtime while it still waits for us; stay out of reach of the
     // container's processes (no /proc/<pid>/exe, no ptrace) until the exec.
     ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);

@@ -16,7 +16,7 @@ namespace {
 
 struct Record {
     uint64_t start, end;
-    int32_t pid;
+    char who[8];
     char name[40];
     char detail[168];
 };
@@ -26,12 +26,12 @@ constexpr size_t kRecords = 1024;
 struct Buffer {
     std::atomic<uint32_t> count;
     uint64_t wall_start;
-    pid_t runtime_pid;
     Record records[kRecords];
 };
 static_assert(std::atomic<uint32_t>::is_always_lock_free, "shared between processes");
 
 Buffer* g_buffer = nullptr;
+const char* g_who = "runtime";
 
 void copy(char* dst, size_t size, std::string_view src) {
     size_t n = std::min(size - 1, src.size());
@@ -51,7 +51,10 @@ void enable(uint64_t wall_start_ns) {
     }
     g_buffer = new (p) Buffer{};
     g_buffer->wall_start = wall_start_ns;
-    g_buffer->runtime_pid = ::getpid();
+}
+
+void set_who(const char* who) {
+    g_who = who;
 }
 
 bool enabled() {
@@ -71,7 +74,7 @@ void record(std::string_view name, std::string_view detail, uint64_t start_ns, u
     Record& r = g_buffer->records[i];
     r.start = start_ns;
     r.end = end_ns;
-    r.pid = ::getpid();
+    copy(r.who, sizeof r.who, g_who);
     copy(r.name, sizeof r.name, name);
     copy(r.detail, sizeof r.detail, detail);
 }
@@ -89,8 +92,7 @@ void report() {
                "detail");
     for (const auto& r : records)
         log::debug("trace: {:>9.3f} {:>9.3f}  {:<7} {:<28} {}", ms(r.start - t0),
-                   ms(r.end - r.start), r.pid == g_buffer->runtime_pid ? "runtime" : "init", r.name,
-                   r.detail);
+                   ms(r.end - r.start), r.who, r.name, r.detail);
     // Coverage: the union of the steps' intervals (the init's steps run while the runtime
     // waits for it), so no time is counted twice.
     uint64_t covered = 0, reach = t0;

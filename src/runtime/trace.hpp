@@ -20,6 +20,10 @@ uint64_t now_ns();  // CLOCK_MONOTONIC (the init keeps the host's clock: a new t
                     // namespace applies to its children only)
 
 void record(std::string_view name, std::string_view detail, uint64_t start_ns, uint64_t end_ns);
+// Which process the steps recorded from now on belong to, in the timeline's "who" column:
+// "runtime" by default; the container's init says "init", husk's engine "husk". A literal:
+// the init sets it right after the clone, where nothing may allocate.
+void set_who(const char* who);
 
 // One step: recorded from construction to destruction (or to done()).
 class Step {
@@ -46,8 +50,8 @@ private:
     uint64_t start_ = 0;
 };
 
-// Writes the timeline to the log (debug lines): one line per step, in start order, marked
-// runtime or init, then the total: wall time and the share of it that steps cover.
+// Writes the timeline to the log (debug lines): one line per step, in start order, with the
+// process it ran in, then the total: wall time and the share of it that steps cover.
 void report();
 
 }  // namespace husk::runtime::trace

@@ -110,6 +110,12 @@ findings() { jr --arg a "$1" '.findings[] | select(.area == $a) | .message'; }
 	for step in "parse config.json" clone3 pivot_root "load seccomp" "network attach" start; do
 		assert_contains "$stderr" "$step"
 	done
+	# One timeline from husk's main: the engine's own steps come first, then the runtime's
+	# and the init's.
+	local who
+	for who in "husk +rootfs" "husk +OCI config" "husk +record, name" "runtime +clone3" "init +pivot_root"; do
+		assert_match "$stderr" "$who"
+	done
 	assert_match "$stderr" "trace: total [0-9.]+ ms wall .* steps cover [0-9.]+ ms"
 	# Without --debug there is no trace.
 	run --separate-stderr hk run --rm --rootfs "$RF" echo quiet
