@@ -15,6 +15,12 @@ teardown_file() {
 	build_teardown_file
 }
 setup() { new_context; }
+# A test's own store (`fresh`) made a default network for its RUN steps: its bridge and nft
+# table go with it.
+teardown() {
+	[[ -d "$BATS_TEST_TMPDIR/fresh" ]] && remove_store_networks "$BATS_TEST_TMPDIR/fresh" "$BATS_TEST_TMPDIR/fresh/run"
+	return 0
+}
 
 @test "FROM an image only in the registry: pulled with --pull=missing, refused with --pull=never" {
 	local fresh="$BATS_TEST_TMPDIR/fresh"
