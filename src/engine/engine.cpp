@@ -396,21 +396,20 @@ Status Engine::purge(const std::string& id) {
     auto lock = store_.lock(id);
     if (!lock) return fail(lock.error());
     if (path_exists(store_.dir(id) + "/config.json")) return {};  // a create just finished
-    auto record = store_.load_removed(id);
+    HUSK_TRY(release_resources(id));
     // Docker's --rm takes the container's anonymous volumes with it.
-    bool volumes = record && record->auto_remove;
-    return dispose(id, record ? &*record : nullptr, volumes);
+    if (auto record = store_.load_removed(id); record && record->auto_remove)
+        remove_anonymous_volumes(*record, volumes_root());
+    if (!path_exists(store_.dir(id))) return {};
+    return remove_tree(store_.dir(id));
 }
 
-Status Engine::dispose(const std::string& id, const ContainerRecord* record, bool volumes) {
+Status Engine::release_resources(const std::string& id) const {
     runtime::Runtime rt(store_.runtime_root());
     if (auto st = rt.remove(id, true); !st && st.error().errnum() != ENOENT)
         HUSK_TRY_CTX(std::move(st), "remove the runtime state of container {}", id);
     detach_networks(id);
-    HUSK_TRY(release_rootfs(store_.root(), id));
-    if (record && volumes) remove_anonymous_volumes(*record, volumes_root());
-    if (!path_exists(store_.dir(id))) return {};
-    return remove_tree(store_.dir(id));
+    return release_rootfs(store_.root(), id);
 }
 
 Result<ContainerView> Engine::find(const std::string& ref) const {
@@ -543,13 +542,12 @@ Status Engine::remove(const std::string& id, bool force, bool volumes) {
         if (!wait_pid_exit(v->state.monitor_pid, v->state.monitor_start, 5000))
             ::kill(v->state.monitor_pid, SIGKILL);
     }
-    if (runtime::StateStore(store_.runtime_root()).load(id))
-        HUSK_TRY_CTX(rt.remove(id, true), "remove container {}", v->record.name);
-    detach_networks(id);
-    // The rootfs first: a container whose rootfs cannot be released stays, for another try.
-    HUSK_TRY(release_rootfs(store_.root(), id));
+    // All it holds outside its directory first: a container whose rootfs cannot be
+    // released stays, for another try.
+    HUSK_TRY_CTX(release_resources(id), "remove container {}", v->record.name);
     HUSK_TRY(store_.remove_record(id, v->record.name));
-    return dispose(id, &v->record, volumes);
+    if (volumes) remove_anonymous_volumes(v->record, volumes_root());
+    return remove_tree(store_.dir(id));
 }
 
 namespace {

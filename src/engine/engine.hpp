@@ -93,9 +93,9 @@ private:
     [[nodiscard]] Status join_network_of(const ContainerRecord& record);
     // What a monitor that died could not detach (network.json still there).
     void detach_networks(const std::string& id) const;
-    // purge's work, under the container's lock; `record` is null when unknown.
-    [[nodiscard]] Status dispose(const std::string& id, const ContainerRecord* record,
-                                 bool volumes);
+    // What a container holds outside its directory: the runtime's state and cgroups, its
+    // network endpoints, the image's rootfs. Idempotent; rm and purge call it under the lock.
+    [[nodiscard]] Status release_resources(const std::string& id) const;
 
     ContainerStore store_;
     std::string monitor_binary_, init_binary_;
